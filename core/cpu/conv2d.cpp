@@ -1,0 +1,441 @@
+// CPU 2-d convolution: conv2d_forward / conv2d_backward_input / conv2d_backward_weight.
+// Letters: x [N, C, H, W], weight [K, C/G, R, S], out [N, K, P, Q] (P, Q = output H, W), G groups.
+// General convs: im2col over a tile of images, then one GEMM per (tile, group) through Eigen
+// maps (OpenBLAS sgemm/dgemm when built with EIGEN_USE_BLAS). Depthwise convs (one input channel
+// per group) use direct loops. Both backward functions overwrite their outputs. Scratch buffers
+// are thread_local and reused; nothing is saved between calls.
+// NOTE: GEMMs are never called inside an OpenMP region: OpenBLAS threads them itself.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/cpu/cpu_backend.h"
+
+namespace selfsup::core::cpu {
+namespace {
+
+using Index = std::int64_t;
+
+// Tiling: a GEMM's column count (images x P x Q) should reach kTargetCols so small feature
+// maps (4x4, 8x8) still give OpenBLAS a wide enough problem, while the im2col buffer stays
+// under kMaxColBytes so it is still in cache when the GEMM reads it.
+constexpr Index kTargetCols = 256;
+constexpr std::size_t kMaxColBytes = std::size_t{6} << 20;
+// Loops below this many elements stay single-threaded (thread start-up would dominate).
+constexpr Index kParallelMin = Index{1} << 15;
+
+struct ConvGeom {
+  Index N, C, H, W;  // input
+  Index K, R, S;     // weight
+  Index P, Q;        // output spatial
+  Index G, Cg, Kg;   // groups, input / output channels per group
+  Index sh, sw, ph, pw, dh, dw;
+  Index HW() const { return H * W; }
+  Index PQ() const { return P * Q; }
+  Index CRS() const { return Cg * R * S; }  // rows of one group's column matrix
+  bool depthwise() const { return Cg == 1 && G > 1; }
+  // 1x1, stride 1, no padding: the column matrix of one image is the image itself.
+  bool pointwise() const {
+    return R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+  }
+};
+
+ConvGeom make_geom(const Shape& x, const Shape& weight, const Shape& out, const Conv2dParams& p) {
+  ConvGeom g{};
+  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3];
+  g.K = weight[0], g.R = weight[2], g.S = weight[3];
+  g.P = out[2], g.Q = out[3];
+  g.G = p.groups, g.Cg = weight[1], g.Kg = g.K / p.groups;
+  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
+  g.dh = p.dilation_h, g.dw = p.dilation_w;
+  return g;
+}
+
+Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Output columns q whose input column q*stride - pad + offset lies in [0, width): [lo, hi).
+struct ColRange {
+  Index lo, hi;
+};
+ColRange valid_cols(Index offset, Index pad, Index stride, Index width, Index count) {
+  // q*stride >= pad - offset  and  q*stride <= width - 1 + pad - offset
+  Index lo = std::max<Index>(0, -floor_div(offset - pad, stride));
+  Index hi = std::min<Index>(count, floor_div(width - 1 + pad - offset, stride) + 1);
+  if (hi < lo) hi = lo;
+  return {lo, hi};
+}
+
+template <typename T>
+std::vector<T>& scratch(int slot) {
+  thread_local std::vector<T> buffers[3];
+  return buffers[slot];
+}
+template <typename T>
+T* scratch_data(int slot, std::size_t count) {
+  auto& buffer = scratch<T>(slot);
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// ---- GEMM through Eigen maps: C[M, N] (=|+=) op(A) op(B), all row-major with leading dims ----
+template <typename T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ConstMap = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
+          Index ldb, T* c, Index ldc, bool accumulate) {
+  MutMap<T> cm(c, M, N, Eigen::OuterStride<>(ldc));
+  const ConstMap<T> am(a, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
+  const ConstMap<T> bm(b, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
+  auto run = [&](const auto& lhs, const auto& rhs) {
+    if (accumulate) {
+      cm.noalias() += lhs * rhs;
+    } else {
+      cm.noalias() = lhs * rhs;
+    }
+  };
+  if (!trans_a && !trans_b) run(am, bm);
+  if (!trans_a && trans_b) run(am, bm.transpose());
+  if (trans_a && !trans_b) run(am.transpose(), bm);
+  if (trans_a && trans_b) run(am.transpose(), bm.transpose());
+}
+
+// Images per tile so that nb * P * Q >= kTargetCols without the column buffer exceeding
+// kMaxColBytes (at least one image).
+template <typename T>
+Index images_per_tile(const ConvGeom& g) {
+  Index nb = std::max<Index>(1, (kTargetCols + g.PQ() - 1) / g.PQ());
+  const std::size_t per_image = static_cast<std::size_t>(g.CRS() * g.PQ()) * sizeof(T);
+  const Index cap = std::max<Index>(1, static_cast<Index>(kMaxColBytes / std::max<std::size_t>(per_image, 1)));
+  return std::clamp<Index>(std::min(nb, cap), 1, g.N);
+}
+
+// col [Cg*R*S, nb*P*Q]: row (c, r, s), column (i, p, q) holds x[n0+i, group*Cg + c,
+// p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 in the padding.
+template <typename T>
+void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, T* col) {
+  const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+#pragma omp parallel for collapse(2) schedule(static) if (rows * ld >= kParallelMin)
+  for (Index row = 0; row < rows; ++row) {
+    for (Index i = 0; i < nb; ++i) {
+      const Index c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
+      const T* plane = x + ((n0 + i) * g.C + group * g.Cg + c) * g.HW();
+      T* dst = col + row * ld + i * PQ;
+      const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
+      for (Index p = 0; p < g.P; ++p, dst += g.Q) {
+        const Index ih = p * g.sh - g.ph + r * g.dh;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(dst, dst + g.Q, T(0));
+          continue;
+        }
+        std::fill(dst, dst + cols.lo, T(0));
+        const T* src = plane + ih * g.W - g.pw + s * g.dw;
+        if (g.sw == 1) {
+          std::copy(src + cols.lo, src + cols.hi, dst + cols.lo);
+        } else {
+          for (Index q = cols.lo; q < cols.hi; ++q) dst[q] = src[q * g.sw];
+        }
+        std::fill(dst + cols.hi, dst + g.Q, T(0));
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: grad_x planes of images [n0, n0+nb) and the group's channels are
+// overwritten with the sum of their column entries. Each plane is owned by one thread.
+template <typename T>
+void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, T* grad_x) {
+  const Index PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+#pragma omp parallel for collapse(2) schedule(static) if (g.CRS() * ld >= kParallelMin)
+  for (Index c = 0; c < g.Cg; ++c) {
+    for (Index i = 0; i < nb; ++i) {
+      T* plane = grad_x + ((n0 + i) * g.C + group * g.Cg + c) * g.HW();
+      std::fill(plane, plane + g.HW(), T(0));
+      for (Index r = 0; r < g.R; ++r) {
+        for (Index s = 0; s < g.S; ++s) {
+          const T* src = col + (c * RS + r * g.S + s) * ld + i * PQ;
+          const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
+          for (Index p = 0; p < g.P; ++p, src += g.Q) {
+            const Index ih = p * g.sh - g.ph + r * g.dh;
+            if (ih < 0 || ih >= g.H) continue;
+            T* dst = plane + ih * g.W - g.pw + s * g.dw;
+            if (g.sw == 1) {
+              for (Index q = cols.lo; q < cols.hi; ++q) dst[q] += src[q];
+            } else {
+              for (Index q = cols.lo; q < cols.hi; ++q) dst[q * g.sw] += src[q];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Copies a group's output channels of images [n0, n0+nb) between the NCHW tensor t
+// [N, K, P, Q] and a packed tile [Kg, nb*P*Q]. `to_tile` picks the direction; bias (or null) is
+// added when scattering.
+template <typename T>
+void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, T* tile) {
+  const Index PQ = g.PQ();
+#pragma omp parallel for collapse(2) schedule(static) if (g.Kg * nb * PQ >= kParallelMin)
+  for (Index k = 0; k < g.Kg; ++k) {
+    for (Index i = 0; i < nb; ++i) {
+      const T* src = t + ((n0 + i) * g.K + group * g.Kg + k) * PQ;
+      std::copy(src, src + PQ, tile + (k * nb + i) * PQ);
+    }
+  }
+}
+template <typename T>
+void unpack_tile(const T* tile, const ConvGeom& g, Index n0, Index nb, Index group, const T* bias,
+                 T* t) {
+  const Index PQ = g.PQ();
+#pragma omp parallel for collapse(2) schedule(static) if (g.Kg * nb * PQ >= kParallelMin)
+  for (Index k = 0; k < g.Kg; ++k) {
+    for (Index i = 0; i < nb; ++i) {
+      const T* src = tile + (k * nb + i) * PQ;
+      T* dst = t + ((n0 + i) * g.K + group * g.Kg + k) * PQ;
+      const T b = bias ? bias[group * g.Kg + k] : T(0);
+      for (Index j = 0; j < PQ; ++j) dst[j] = src[j] + b;
+    }
+  }
+}
+
+template <typename T>
+void add_bias(const ConvGeom& g, Index n, const T* bias, T* out) {
+  const Index PQ = g.PQ();
+#pragma omp parallel for schedule(static) if (g.K * PQ >= kParallelMin)
+  for (Index k = 0; k < g.K; ++k) {
+    T* dst = out + (n * g.K + k) * PQ;
+    const T b = bias[k];
+    for (Index j = 0; j < PQ; ++j) dst[j] += b;
+  }
+}
+
+// ---- depthwise (Cg == 1): output channel k reads input channel k / Kg ----
+
+template <typename T>
+void depthwise_forward(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
+  const Index RS = g.R * g.S;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (Index n = 0; n < g.N; ++n) {
+    for (Index k = 0; k < g.K; ++k) {
+      const T* plane = x + (n * g.C + k / g.Kg) * g.HW();
+      const T* wk = weight + k * RS;
+      T* o = out + (n * g.K + k) * g.PQ();
+      std::fill(o, o + g.PQ(), bias ? bias[k] : T(0));
+      for (Index p = 0; p < g.P; ++p) {
+        T* orow = o + p * g.Q;
+        for (Index r = 0; r < g.R; ++r) {
+          const Index ih = p * g.sh - g.ph + r * g.dh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (Index s = 0; s < g.S; ++s) {
+            const T w = wk[r * g.S + s];
+            const T* src = plane + ih * g.W - g.pw + s * g.dw;
+            const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
+            if (g.sw == 1) {
+              for (Index q = cols.lo; q < cols.hi; ++q) orow[q] += w * src[q];
+            } else {
+              for (Index q = cols.lo; q < cols.hi; ++q) orow[q] += w * src[q * g.sw];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void depthwise_backward_input(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
+  const Index RS = g.R * g.S;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (Index n = 0; n < g.N; ++n) {
+    for (Index c = 0; c < g.C; ++c) {
+      T* plane = grad_x + (n * g.C + c) * g.HW();
+      std::fill(plane, plane + g.HW(), T(0));
+      for (Index j = 0; j < g.Kg; ++j) {
+        const Index k = c * g.Kg + j;
+        const T* go = grad_out + (n * g.K + k) * g.PQ();
+        const T* wk = weight + k * RS;
+        for (Index p = 0; p < g.P; ++p) {
+          const T* gorow = go + p * g.Q;
+          for (Index r = 0; r < g.R; ++r) {
+            const Index ih = p * g.sh - g.ph + r * g.dh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (Index s = 0; s < g.S; ++s) {
+              const T w = wk[r * g.S + s];
+              T* dst = plane + ih * g.W - g.pw + s * g.dw;
+              const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
+              if (g.sw == 1) {
+                for (Index q = cols.lo; q < cols.hi; ++q) dst[q] += w * gorow[q];
+              } else {
+                for (Index q = cols.lo; q < cols.hi; ++q) dst[q * g.sw] += w * gorow[q];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void depthwise_backward_weight(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
+  const Index RS = g.R * g.S;
+#pragma omp parallel for schedule(static)
+  for (Index k = 0; k < g.K; ++k) {
+    T* gw = grad_w + k * RS;
+    std::fill(gw, gw + RS, T(0));
+    for (Index n = 0; n < g.N; ++n) {
+      const T* plane = x + (n * g.C + k / g.Kg) * g.HW();
+      const T* go = grad_out + (n * g.K + k) * g.PQ();
+      for (Index p = 0; p < g.P; ++p) {
+        const T* gorow = go + p * g.Q;
+        for (Index r = 0; r < g.R; ++r) {
+          const Index ih = p * g.sh - g.ph + r * g.dh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (Index s = 0; s < g.S; ++s) {
+            const T* src = plane + ih * g.W - g.pw + s * g.dw;
+            const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
+            T acc = 0;
+            if (g.sw == 1) {
+              for (Index q = cols.lo; q < cols.hi; ++q) acc += gorow[q] * src[q];
+            } else {
+              for (Index q = cols.lo; q < cols.hi; ++q) acc += gorow[q] * src[q * g.sw];
+            }
+            gw[r * g.S + s] += acc;
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- im2col + GEMM ----
+
+template <typename T>
+void forward_impl(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
+  if (g.N == 0 || g.PQ() == 0) return;
+  if (g.depthwise()) return depthwise_forward(x, weight, bias, g, out);
+  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
+  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
+    const Index nb = std::min(nb_max, g.N - n0);
+    for (Index group = 0; group < g.G; ++group) {
+      const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]
+      const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
+      if (!(g.pointwise() && nb == 1)) {
+        T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+        im2col(x, g, n0, nb, group, buffer);
+        col = buffer;
+      }
+      if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
+        gemm<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
+                PQ, false);
+      } else {
+        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+        gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, tile, nb * PQ, false);
+        unpack_tile(tile, g, n0, nb, group, bias, out);
+      }
+    }
+    if (nb == 1 && bias) add_bias(g, n0, bias, out);
+  }
+}
+
+template <typename T>
+void backward_input_impl(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
+  if (g.N == 0 || g.HW() == 0) return;
+  if (g.PQ() == 0) {
+    std::fill(grad_x, grad_x + g.N * g.C * g.HW(), T(0));
+    return;
+  }
+  if (g.depthwise()) return depthwise_backward_input(grad_out, weight, g, grad_x);
+  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
+  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
+    const Index nb = std::min(nb_max, g.N - n0);
+    for (Index group = 0; group < g.G; ++group) {
+      const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]; grad_col = w^T @ grad_out tile
+      const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
+      if (nb > 1) {
+        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+        pack_tile(grad_out, g, n0, nb, group, tile);
+        go = tile;
+      }
+      if (g.pointwise() && nb == 1) {  // grad_x[n0, group's channels] is a [Cg, HW] block
+        gemm<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ,
+                grad_x + (n0 * g.C + group * g.Cg) * g.HW(), PQ, false);
+        continue;
+      }
+      T* col = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+      gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, col, nb * PQ, false);
+      col2im(col, g, n0, nb, group, grad_x);
+    }
+  }
+}
+
+template <typename T>
+void backward_weight_impl(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
+  if (g.N == 0 || g.PQ() == 0) {
+    std::fill(grad_w, grad_w + g.K * g.CRS(), T(0));
+    return;
+  }
+  if (g.depthwise()) return depthwise_backward_weight(grad_out, x, g, grad_w);
+  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
+  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
+    const Index nb = std::min(nb_max, g.N - n0);
+    for (Index group = 0; group < g.G; ++group) {
+      // grad_w[group] [Kg, CRS] (+)= grad_out tile [Kg, nb*PQ] @ col^T [nb*PQ, CRS]
+      const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
+      if (nb > 1) {
+        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+        pack_tile(grad_out, g, n0, nb, group, tile);
+        go = tile;
+      }
+      const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
+      if (!(g.pointwise() && nb == 1)) {
+        T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+        im2col(x, g, n0, nb, group, buffer);
+        col = buffer;
+      }
+      gemm<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ,
+              grad_w + group * g.Kg * CRS, CRS, n0 > 0);
+    }
+  }
+}
+
+template <typename T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Conv2dParams& p, Tensor& out) {
+  const ConvGeom g = make_geom(x.shape(), weight.shape(), out.shape(), p);
+  dispatch_float(x.dtype(), "conv2d_forward", [&]<typename T>() {
+    forward_impl<T>(x.data<T>(), weight.data<T>(), data_or_null<T>(bias), g, out.data<T>());
+  });
+}
+
+void CpuBackend::conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
+                                       const Conv2dParams& p, Tensor& grad_input) {
+  const ConvGeom g = make_geom(grad_input.shape(), weight.shape(), grad_out.shape(), p);
+  dispatch_float(grad_out.dtype(), "conv2d_backward_input", [&]<typename T>() {
+    backward_input_impl<T>(grad_out.data<T>(), weight.data<T>(), g, grad_input.data<T>());
+  });
+}
+
+void CpuBackend::conv2d_backward_weight(const Tensor& grad_out, const Tensor& x,
+                                        const Conv2dParams& p, Tensor& grad_weight) {
+  const ConvGeom g = make_geom(x.shape(), grad_weight.shape(), grad_out.shape(), p);
+  dispatch_float(grad_out.dtype(), "conv2d_backward_weight", [&]<typename T>() {
+    backward_weight_impl<T>(grad_out.data<T>(), x.data<T>(), g, grad_weight.data<T>());
+  });
+}
+
+}  // namespace selfsup::core::cpu
