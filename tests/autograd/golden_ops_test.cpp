@@ -39,11 +39,14 @@
 #include "core/ops.h"
 #include "core/safetensors.h"
 #include "core/tensor.h"
+#include "tests/support/allclose.h"
+#include "tests/support/golden.h"
 
 namespace {
 
 namespace ag = selfsup::autograd;
 namespace core = selfsup::core;
+namespace test = selfsup::test;
 using core::DType;
 using core::Shape;
 using core::Tensor;
@@ -68,53 +71,22 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
-std::string multi_index(std::int64_t flat, const Shape& shape) {
-  std::vector<std::int64_t> idx(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    idx[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return shape_str(idx);
-}
-
-/// Compares actual against expected elementwise with |a - e| <= atol + rtol |e|; on failure the
-/// message names the case, dtype, tensor and the worst element (flat and multi-index, both values).
+/// Compares one tensor against the fixture with |a - e| <= atol + rtol |e|, where the absolute
+/// floor scales with the tensor's largest expected magnitude. check_allclose's failure message
+/// names `where` (case and dtype), the tensor and the worst element.
 void compare(const std::string& where, const std::string& tensor, const Tensor& actual,
              const Tensor& expected, const Tolerance& tol) {
   CHECK_MESSAGE(actual.defined(), where << ": " << tensor << " is undefined");
   if (!actual.defined()) return;
+  // Checked here rather than by check_allclose's REQUIRE, so a wrong shape fails this case only.
   CHECK_MESSAGE(actual.shape() == expected.shape(),
                 where << ": " << tensor << " shape " << shape_str(actual.shape()) << ", expected "
                       << shape_str(expected.shape()));
   if (actual.shape() != expected.shape()) return;
-  const std::vector<double> a = actual.to(core::Device::cpu()).to(DType::f64).to_vector<double>();
-  const std::vector<double> e = expected.to(DType::f64).to_vector<double>();
   double max_abs = 0.0;
-  for (double v : e) max_abs = std::max(max_abs, std::abs(v));
-  const double atol = tol.atol_scale * max_abs + tol.atol_min;
-  std::int64_t bad = 0, worst = -1;
-  double worst_ratio = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double diff = std::abs(a[i] - e[i]);
-    const double allowed = atol + tol.rtol * std::abs(e[i]);
-    const double ratio = std::isfinite(a[i]) ? diff / allowed : std::numeric_limits<double>::infinity();
-    if (!(ratio <= 1.0)) ++bad;
-    if (!(ratio <= worst_ratio)) {
-      worst_ratio = ratio;
-      worst = static_cast<std::int64_t>(i);
-    }
-  }
-  std::ostringstream msg;
-  msg << where << ": " << tensor << " " << shape_str(expected.shape()) << ": " << bad << " of "
-      << a.size() << " elements outside rtol " << tol.rtol << ", atol " << atol;
-  if (worst >= 0) {
-    msg.precision(10);
-    msg << "; worst at flat " << worst << " " << multi_index(worst, expected.shape()) << ": actual "
-        << a[static_cast<std::size_t>(worst)] << ", expected " << e[static_cast<std::size_t>(worst)]
-        << ", |diff| " << std::abs(a[static_cast<std::size_t>(worst)] - e[static_cast<std::size_t>(worst)])
-        << " (" << worst_ratio << "x the tolerance)";
-  }
-  CHECK_MESSAGE(bad == 0, msg.str());
+  for (double v : expected.to_vector<double>()) max_abs = std::max(max_abs, std::abs(v));
+  test::check_allclose(actual, expected, tol.rtol, tol.atol_scale * max_abs + tol.atol_min,
+                       where + ": " + tensor);
 }
 
 /// One run of one fixture in one dtype: hands out inputs and records which need gradients.
@@ -347,9 +319,8 @@ const std::vector<Fixture>& fixtures() {
       if (file.size() <= prefix.size() + suffix.size() || file.rfind(prefix, 0) != 0 ||
           file.substr(file.size() - suffix.size()) != suffix)
         continue;
-      const core::SafetensorsFile f = core::load_safetensors(entry.path().string());
-      out.push_back({file.substr(prefix.size(), file.size() - prefix.size() - suffix.size()),
-                     json::parse(f.metadata.at("args")).at("op").get<std::string>()});
+      const std::string stem = file.substr(0, file.size() - suffix.size());
+      out.push_back({stem.substr(prefix.size()), test::load_golden(stem).args().at("op").get<std::string>()});
     }
     std::sort(out.begin(), out.end(), [](const Fixture& a, const Fixture& b) { return a.name < b.name; });
     return out;
@@ -407,18 +378,18 @@ void run_in(const std::string& name, const core::SafetensorsFile& file, const js
 /// Loads op_<name> and runs it in f32 and f64. Exceptions become failures naming the case, so
 /// one throwing op does not hide the other cases of its family.
 void run_case(const std::string& name) {
-  core::SafetensorsFile file;
+  std::optional<test::Golden> golden;
   json args;
   try {
-    file = core::load_safetensors(golden_dir() + "/op_" + name + ".safetensors");
-    args = json::parse(file.metadata.at("args"));
+    golden.emplace(test::load_golden("op_" + name));
+    args = golden->args();
   } catch (const std::exception& e) {
     FAIL_CHECK("case op_" << name << ": cannot load the fixture: " << e.what());
     return;
   }
   for (const auto& [dtype, tol] : {std::pair{DType::f32, kF32}, std::pair{DType::f64, kF64}}) {
     try {
-      run_in(name, file, args, dtype, tol);
+      run_in(name, golden->file(), args, dtype, tol);
     } catch (const std::exception& e) {
       FAIL_CHECK("case op_" << name << " (" << core::name(dtype) << ") threw: " << e.what());
     }
