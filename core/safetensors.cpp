@@ -409,8 +409,14 @@ SafetensorsFile parse_safetensors(const void* bytes, std::size_t size, const std
                      }(data[8 + bad]) +
                      " at file offset " + std::to_string(8 + bad) + ")");
   }
-  // 5. JSON and schema.
+  // 5. JSON and schema. A NUL byte is never valid JSON (raw control characters are not allowed
+  // even inside strings), but nlohmann stops at one as if the input ended, which would let
+  // arbitrary bytes hide after it; reject it here.
   const char* header = reinterpret_cast<const char*>(data + 8);
+  if (const void* nul = std::memchr(header, '\0', n)) {
+    fail(source, "header is not valid JSON (NUL byte at file offset " +
+                     std::to_string(8 + (static_cast<const char*>(nul) - header)) + ")");
+  }
   const Json root = parse_header_json(header, header + n, source);
   if (!root.is_object()) fail(source, "header is a " + json_kind(root) + ", expected a JSON object");
   SafetensorsFile file;
@@ -578,7 +584,11 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
           "serialize_safetensors: '__metadata__' is reserved and cannot name a tensor");
     check(seen.insert(name).second, "serialize_safetensors: duplicate tensor name " + in_quotes(name));
     check(t.defined(), "serialize_safetensors: tensor " + in_quotes(name) + " is undefined");
-    Tensor cpu = t.device().is_cpu() ? t : t.to(Device::cpu());
+    if (t.numel() == 0) {
+      items.push_back({&name, t});  // no bytes to copy, on any device
+      continue;
+    }
+    const Tensor cpu = t.device().is_cpu() ? t : t.to(Device::cpu());
     items.push_back({&name, cpu.contiguous()});
   }
   // As the reference writer: dtype rank descending (so larger elements come first and every
