@@ -1,0 +1,156 @@
+// conv2d primitives (core/cpu/conv2d.cpp) against the naive loops in tests/support/reference.h:
+// forward, backward_input and backward_weight over small odd shapes that reach every code path
+// (im2col tiles of one and several images, pointwise without im2col, groups, depthwise with and
+// without a channel multiplier, stride / padding / dilation per axis), in f64 and f32.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+#include "tests/support/allclose.h"
+#include "tests/support/reference.h"
+
+namespace selfsup::core {
+namespace {
+
+struct ConvCase {
+  std::string name;
+  Shape x, w;
+  Conv2dParams p;
+  bool bias = true;
+};
+
+Conv2dParams params(std::int64_t stride, std::int64_t pad, std::int64_t dilation = 1,
+                    std::int64_t groups = 1) {
+  Conv2dParams p;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = pad;
+  p.dilation_h = p.dilation_w = dilation;
+  p.groups = groups;
+  return p;
+}
+
+std::vector<ConvCase> conv_cases() {
+  Conv2dParams mixed;  // every parameter different per axis
+  mixed.stride_h = 2, mixed.stride_w = 1, mixed.pad_h = 1, mixed.pad_w = 2;
+  mixed.dilation_h = 1, mixed.dilation_w = 2;
+  return {
+      {"3x3 stride 1 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1)},
+      {"3x3 stride 2 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(2, 1)},
+      {"3x3 dilation 2 padding 2", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 2, 2)},
+      {"3x3 no padding no bias", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 0), false},
+      {"2x3 kernel with per-axis stride padding dilation", {2, 3, 6, 7}, {5, 3, 2, 3}, mixed},
+      {"groups 3", {2, 6, 5, 7}, {9, 2, 3, 3}, params(1, 1, 1, 3)},
+      {"groups 3 stride 2", {2, 6, 5, 7}, {6, 2, 3, 3}, params(2, 1, 1, 3)},
+      {"depthwise", {2, 3, 5, 7}, {3, 1, 3, 3}, params(1, 1, 1, 3)},
+      {"depthwise stride 2 dilation 2", {2, 3, 5, 7}, {3, 1, 3, 3}, params(2, 2, 2, 3)},
+      {"depthwise with channel multiplier 2", {2, 3, 5, 7}, {6, 1, 3, 3}, params(1, 1, 1, 3)},
+      {"depthwise 5x5 stride 2 no bias", {2, 4, 9, 8}, {4, 1, 5, 5}, params(2, 2, 1, 4), false},
+      {"batch 1", {1, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1)},
+      {"1x1 stride 1 (no im2col)", {2, 3, 5, 7}, {4, 3, 1, 1}, params(1, 0)},
+      {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, params(2, 0)},
+      {"1x1 grouped", {2, 4, 5, 7}, {6, 2, 1, 1}, params(1, 0, 1, 2)},
+      {"single input channel", {2, 1, 5, 7}, {4, 1, 3, 3}, params(1, 1)},
+      // 3x3 maps: several images per GEMM tile, and a last tile that is only partly full.
+      {"tiles of several images with remainder", {40, 5, 3, 3}, {4, 5, 3, 3}, params(1, 1)},
+      {"tiles of several images with groups", {33, 4, 3, 3}, {6, 2, 3, 3}, params(1, 1, 1, 2)},
+      {"pointwise tiles of several images", {70, 3, 2, 2}, {5, 3, 1, 1}, params(1, 0)},
+  };
+}
+
+struct Tolerance {
+  double rtol, atol;
+};
+Tolerance tolerance(DType dtype) { return dtype == DType::f64 ? Tolerance{1e-10, 1e-10} : Tolerance{1e-4, 1e-5}; }
+
+void check_case(const ConvCase& c, DType dtype) {
+  Generator gen(42);
+  const Tensor x = Tensor::randn(c.x, gen, dtype);
+  const Tensor w = Tensor::randn(c.w, gen, dtype);
+  const Tensor b = c.bias ? Tensor::randn({c.w[0]}, gen, dtype) : Tensor();
+  const Tolerance tol = tolerance(dtype);
+
+  const Tensor y = conv2d_forward(x, w, b, c.p);
+  CHECK(y.dtype() == dtype);
+  test::check_allclose(y, test::reference::conv2d_forward(x, w, b, c.p), tol.rtol, tol.atol,
+                       c.name + " forward");
+
+  const Tensor dy = Tensor::randn(y.shape(), gen, dtype);
+  test::check_allclose(conv2d_backward_input(dy, w, x.shape(), c.p),
+                       test::reference::conv2d_backward_input(dy, w, x.shape(), c.p), tol.rtol,
+                       tol.atol, c.name + " grad_input");
+  test::check_allclose(conv2d_backward_weight(dy, x, w.shape(), c.p),
+                       test::reference::conv2d_backward_weight(dy, x, w.shape(), c.p), tol.rtol,
+                       tol.atol, c.name + " grad_weight");
+}
+
+TEST_CASE("conv2d: forward and both backward passes match the naive loops (f64)") {
+  for (const ConvCase& c : conv_cases()) {
+    SUBCASE(c.name.c_str()) { check_case(c, DType::f64); }
+  }
+}
+
+TEST_CASE("conv2d: forward and both backward passes match the naive loops (f32)") {
+  for (const ConvCase& c : conv_cases()) {
+    SUBCASE(c.name.c_str()) { check_case(c, DType::f32); }
+  }
+}
+
+TEST_CASE("conv2d: output shape follows the PyTorch formula") {
+  Generator gen(1);
+  const Tensor x = Tensor::randn({2, 3, 5, 7}, gen, DType::f64);
+  const Tensor w = Tensor::randn({4, 3, 3, 3}, gen, DType::f64);
+  CHECK(conv2d_forward(x, w, Tensor(), params(2, 1)).shape() == Shape{2, 4, 3, 4});
+  CHECK(conv2d_forward(x, w, Tensor(), params(1, 2, 2)).shape() == Shape{2, 4, 5, 7});
+  CHECK(conv2d_forward(x, w, Tensor(), params(1, 0)).shape() == Shape{2, 4, 3, 5});
+}
+
+TEST_CASE("conv2d: backward functions overwrite their outputs") {
+  // The backend gets outputs full of NaN; any accumulation into them would show.
+  auto& cpu = cpu::cpu_backend();
+  for (const ConvCase& c : {conv_cases()[1], conv_cases()[7], conv_cases()[12], conv_cases()[16]}) {
+    SUBCASE(c.name.c_str()) {
+      Generator gen(3);
+      const Tensor x = Tensor::randn(c.x, gen, DType::f64);
+      const Tensor w = Tensor::randn(c.w, gen, DType::f64);
+      const Tensor dy = Tensor::randn(test::reference::conv2d_output_shape(c.x, c.w, c.p), gen, DType::f64);
+      Tensor grad_x = Tensor::full(c.x, std::numeric_limits<double>::quiet_NaN(), DType::f64);
+      Tensor grad_w = Tensor::full(c.w, std::numeric_limits<double>::quiet_NaN(), DType::f64);
+      cpu.conv2d_backward_input(dy, w, c.p, grad_x);
+      cpu.conv2d_backward_weight(dy, x, c.p, grad_w);
+      test::check_allclose(grad_x, test::reference::conv2d_backward_input(dy, w, c.x, c.p), 1e-10, 1e-10,
+                           "grad_input");
+      test::check_allclose(grad_w, test::reference::conv2d_backward_weight(dy, x, c.w, c.p), 1e-10, 1e-10,
+                           "grad_weight");
+    }
+  }
+}
+
+TEST_CASE("conv2d: one and two threads agree") {
+  Generator gen(5);
+  const ConvCase c = conv_cases()[16];  // tiled path
+  const Tensor x = Tensor::randn(c.x, gen, DType::f32);
+  const Tensor w = Tensor::randn(c.w, gen, DType::f32);
+  const int before = get_num_threads();
+  set_num_threads(1);
+  const Tensor y1 = conv2d_forward(x, w, Tensor(), c.p);
+  const Tensor dx1 = conv2d_backward_input(y1, w, x.shape(), c.p);
+  const Tensor dw1 = conv2d_backward_weight(y1, x, w.shape(), c.p);
+  set_num_threads(2);
+  const Tensor y2 = conv2d_forward(x, w, Tensor(), c.p);
+  const Tensor dx2 = conv2d_backward_input(y2, w, x.shape(), c.p);
+  const Tensor dw2 = conv2d_backward_weight(y2, x, w.shape(), c.p);
+  set_num_threads(before);
+  CHECK(max_abs_diff(y1, y2) <= 1e-5);
+  CHECK(max_abs_diff(dx1, dx2) <= 1e-4);
+  CHECK(max_abs_diff(dw1, dw2) <= 1e-3);
+}
+
+}  // namespace
+}  // namespace selfsup::core
