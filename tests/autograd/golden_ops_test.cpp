@@ -9,7 +9,7 @@
 //
 // Every case runs twice:
 //   f32: inputs as stored; rtol 1e-4 with an absolute floor of 1e-5 * max|expected| per tensor
-//        (docs/spec ecosystem.md section 10: "ops and losses rtol 1e-4, with an absolute floor
+//        (shared spec/ecosystem.md section 10: "ops and losses rtol 1e-4, with an absolute floor
 //        scaled by the tensor's max magnitude"). No family needs looser: the largest reduction is
 //        conv2d_k5_stride2_pad2 with 2*5*5 = 50 products per output, far from f32 trouble.
 //   f64: inputs widened exactly; rtol 1e-9, floor 1e-11 * max|expected|. Both sides are f64
