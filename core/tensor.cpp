@@ -88,6 +88,7 @@ Device Tensor::device() const {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel_ == 0) return true;
   std::int64_t expected = 1;
   for (std::size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;

@@ -1,5 +1,5 @@
 // Elementwise primitives: unary (with a scalar operand), binary and where, over broadcast views.
-// Contiguous inputs take an Eigen-array fast path (vectorised exp/log/tanh); others go row by row.
+// Unary ops run on Eigen arrays (vectorised exp/log/tanh); binary ops go row by row with broadcast strides.
 #include <Eigen/Core>
 #include <cmath>
 
@@ -15,27 +15,23 @@ using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T>
 using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// Applies `scalar` per element; when x is contiguous, `block` (Eigen arrays) is used instead.
-template <typename T, typename Scalar, typename Block>
-void unary_kernel(const Tensor& x, Tensor& out, Scalar scalar, Block block) {
-  const T* xp = static_cast<const T*>(x.storage()->data()) + x.offset();
+// Applies `block` (Eigen arrays in, Eigen arrays out) over parallel chunks.
+template <typename T, typename Block>
+void unary_kernel(const Tensor& x, Tensor& out, Block block) {
+  // Strided inputs are made dense first so every layout goes through the same (vectorised)
+  // code and gives bitwise the same results.
+  const Tensor dense = x.contiguous();
+  const T* xp = dense.data<T>();
   T* op = out.data<T>();
-  if (x.is_contiguous()) {
-    parallel_chunks(out.numel(), [&](std::int64_t b, std::int64_t e) {
-      ArrayMap<T> o(op + b, e - b);
-      block(ConstArrayMap<T>(xp + b, e - b), o);
-    });
-    return;
-  }
-  const Strides out_strides = contiguous_strides(out.shape());
-  for_each_row<2>(out.shape(), {&x.strides(), &out_strides}, [&](const auto& off, std::int64_t n, const auto& inc) {
-    for (std::int64_t i = 0; i < n; ++i) op[off[1] + i] = scalar(xp[off[0] + i * inc[0]]);
+  parallel_chunks(out.numel(), [&](std::int64_t b, std::int64_t e) {
+    ArrayMap<T> o(op + b, e - b);
+    block(ConstArrayMap<T>(xp + b, e - b), o);
   });
 }
 
 template <typename T, typename Scalar>
 void unary_scalar_only(const Tensor& x, Tensor& out, Scalar scalar) {
-  unary_kernel<T>(x, out, scalar, [&](const auto& in, auto& o) {
+  unary_kernel<T>(x, out, [&](const auto& in, auto& o) {
     for (Eigen::Index i = 0; i < in.size(); ++i) o[i] = scalar(in[i]);
   });
 }
@@ -45,22 +41,20 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out, T alpha) {
   switch (op) {
     case UnaryOp::neg: return unary_scalar_only<T>(x, out, [](T v) { return -v; });
     case UnaryOp::exp:
-      return unary_kernel<T>(x, out, [](T v) { return std::exp(v); }, [](const auto& in, auto& o) { o = in.exp(); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = in.exp(); });
     case UnaryOp::log:
-      return unary_kernel<T>(x, out, [](T v) { return std::log(v); }, [](const auto& in, auto& o) { o = in.log(); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = in.log(); });
     case UnaryOp::sqrt:
-      return unary_kernel<T>(x, out, [](T v) { return std::sqrt(v); }, [](const auto& in, auto& o) { o = in.sqrt(); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = in.sqrt(); });
     case UnaryOp::rsqrt:
-      return unary_kernel<T>(x, out, [](T v) { return T(1) / std::sqrt(v); },
-                             [](const auto& in, auto& o) { o = in.rsqrt(); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = in.rsqrt(); });
     case UnaryOp::abs: return unary_scalar_only<T>(x, out, [](T v) { return std::abs(v); });
     case UnaryOp::sign: return unary_scalar_only<T>(x, out, [](T v) { return T((v > 0) - (v < 0)); });
     case UnaryOp::relu: return unary_scalar_only<T>(x, out, [](T v) { return v < 0 ? T(0) : v; });
     case UnaryOp::sigmoid:
-      return unary_kernel<T>(x, out, [](T v) { return T(1) / (T(1) + std::exp(-v)); },
-                             [](const auto& in, auto& o) { o = T(1) / (T(1) + (-in).exp()); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = T(1) / (T(1) + (-in).exp()); });
     case UnaryOp::tanh:
-      return unary_kernel<T>(x, out, [](T v) { return std::tanh(v); }, [](const auto& in, auto& o) { o = in.tanh(); });
+      return unary_kernel<T>(x, out, [](const auto& in, auto& o) { o = in.tanh(); });
     case UnaryOp::reciprocal: return unary_scalar_only<T>(x, out, [](T v) { return T(1) / v; });
     case UnaryOp::square: return unary_scalar_only<T>(x, out, [](T v) { return v * v; });
     case UnaryOp::add_scalar: return unary_scalar_only<T>(x, out, [alpha](T v) { return v + alpha; });
