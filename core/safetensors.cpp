@@ -177,6 +177,9 @@ Json parse_header_json(const char* begin, const char* end, const std::string& so
     // e.byte is 1-based within the header; the header starts at file offset 8.
     fail(source, "header is not valid JSON (error near file offset " + std::to_string(8 + e.byte - 1) +
                      "): " + e.what());
+  } catch (const Json::exception& e) {
+    // e.g. out_of_range 406 for a number literal that overflows a double, such as 1e999.
+    fail(source, std::string("header is not valid JSON: ") + e.what());
   }
 }
 

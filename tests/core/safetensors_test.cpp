@@ -307,7 +307,9 @@ TEST_CASE("safetensors: rejects a header that is not UTF-8") {
 TEST_CASE("safetensors: rejects a header that is not JSON") {
   check_mentions(io_error_message(make_file("{")), {"header is not valid JSON"});
   check_mentions(io_error_message(make_file("{} x")), {"header is not valid JSON"});
-  check_mentions(io_error_message(make_file(std::string("{}\0", 3))), {"header is not valid JSON"});
+  check_mentions(io_error_message(make_file(std::string("{}\0", 3))), {"header is not valid JSON", "NUL byte at file offset 10"});
+  // A number that overflows a double: nlohmann throws out_of_range, not parse_error.
+  check_mentions(io_error_message(make_file(R"({"__metadata__":{"a":"b"},"x":1e999})")), {"header is not valid JSON", "1e999"});
 }
 
 TEST_CASE("safetensors: rejects a JSON header that is not an object") {
