@@ -152,13 +152,21 @@ std::vector<std::string> FashionMnist::names() {
   return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 }
 
-FashionMnist::FashionMnist(Split split, const std::string& root)
-    : IdxDataset(find_idx_file(root, split_prefix(split) + "-images-idx3-ubyte", "fashion_mnist"),
-                 find_idx_file(root, split_prefix(split) + "-labels-idx1-ubyte", "fashion_mnist"), 10, names()) {}
+std::pair<std::string, std::string> find_idx_split(const std::string& root, Split split, const char* op) {
+  std::string images = find_idx_file(root, split_prefix(split) + "-images-idx3-ubyte", op);
+  std::string labels = find_idx_file(root, split_prefix(split) + "-labels-idx1-ubyte", op);
+  return {std::move(images), std::move(labels)};
+}
 
-Mnist::Mnist(const std::string& root, Split split)
-    : IdxDataset(find_idx_file(root, split_prefix(split) + "-images-idx3-ubyte", "mnist"),
-                 find_idx_file(root, split_prefix(split) + "-labels-idx1-ubyte", "mnist"), 10,
-                 {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {}
+FashionMnist::FashionMnist(Split split, const std::string& root)
+    : FashionMnist(find_idx_split(root, split, "fashion_mnist")) {}
+
+FashionMnist::FashionMnist(const std::pair<std::string, std::string>& files)
+    : IdxDataset(files.first, files.second, 10, names()) {}
+
+Mnist::Mnist(const std::string& root, Split split) : Mnist(find_idx_split(root, split, "mnist")) {}
+
+Mnist::Mnist(const std::pair<std::string, std::string>& files)
+    : IdxDataset(files.first, files.second, 10, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {}
 
 }  // namespace selfsup::data

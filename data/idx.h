@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/dataset.h"
@@ -47,17 +48,27 @@ std::string default_fashion_mnist_root();
 /// The path of `<stem>` under `root`, trying `<stem>` then `<stem>.gz`; throws IoError naming both.
 std::string find_idx_file(const std::string& root, const std::string& stem, const char* op);
 
+/// The images and labels files of an MNIST-style split under `root` ("train"/"t10k" prefixes),
+/// looked up in that order; throws IoError naming the first one missing.
+std::pair<std::string, std::string> find_idx_split(const std::string& root, Split split, const char* op);
+
 /// Fashion-MNIST (28x28 grayscale, 10 classes) from `root` (default: default_fashion_mnist_root()).
 class FashionMnist : public IdxDataset {
  public:
   explicit FashionMnist(Split split, const std::string& root = default_fashion_mnist_root());
   static std::vector<std::string> names();
+
+ private:
+  explicit FashionMnist(const std::pair<std::string, std::string>& files);
 };
 
 /// MNIST from `root` (train-images-idx3-ubyte[.gz] etc.; no default location).
 class Mnist : public IdxDataset {
  public:
   Mnist(const std::string& root, Split split);
+
+ private:
+  explicit Mnist(const std::pair<std::string, std::string>& files);
 };
 
 }  // namespace selfsup::data
