@@ -1,9 +1,5 @@
 #include "data/image.h"
 
-#include <cstring>
-
-#include "core/error.h"
-
 namespace selfsup::data {
 
 std::string Image::shape_string() const {
@@ -35,23 +31,6 @@ ByteImage hwc_to_chw(const std::uint8_t* hwc, std::int64_t channels, std::int64_
   const std::int64_t plane = height * width;
   for (std::int64_t p = 0; p < plane; ++p)
     for (std::int64_t c = 0; c < channels; ++c) out.pixels[static_cast<std::size_t>(c * plane + p)] = hwc[p * channels + c];
-  return out;
-}
-
-core::Tensor to_tensor(const Image& image) {
-  core::Tensor t(core::Shape{image.channels, image.height, image.width}, core::DType::f32);
-  if (image.numel() > 0) std::memcpy(t.data<float>(), image.pixels.data(), image.pixels.size() * sizeof(float));
-  return t;
-}
-
-Image from_tensor(const core::Tensor& tensor) {
-  core::check<core::ShapeError>(tensor.dim() == 3, "data::from_tensor: expected a [C, H, W] tensor, got shape " +
-                                                       core::to_string(tensor.shape()));
-  core::check<core::DTypeError>(core::is_floating(tensor.dtype()),
-                                std::string("data::from_tensor: expected f32 or f64, got ") + core::name(tensor.dtype()));
-  Image out;
-  out.channels = tensor.size(0), out.height = tensor.size(1), out.width = tensor.size(2);
-  out.pixels = tensor.to_vector<float>();
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Our own stb_image implementation unit, built from Debian's /usr/include/stb/stb_image.h (v2.27)
-// with only the decoders we need (ecosystem.md section 5.3): PNG, JPEG and BMP. GIF/TGA/PIC/PSD/HDR,
+// as patched by data/patch_stb_image.cmake (fixes found by fuzzing, e.g. the JPEG DHT overflow
+// upstream fixed in v2.28), with only the decoders we need (ecosystem.md section 5.3): PNG, JPEG and BMP. GIF/TGA/PIC/PSD/HDR,
 // where the open 2023 GHSL reports are, are compiled out; images larger than 8192 in either
 // dimension are rejected before decoding. Never link Debian's libstb.so, which enables everything.
 // NOTE: stbi_set_flip_vertically_on_load is never called (CVE-2023-45662/45667 trigger).
@@ -12,4 +13,4 @@
 #define STBI_MAX_DIMENSIONS 8192
 #define STBI_FAILURE_USERMSG
 #define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
+#include "stb_image_patched.h"  // generated in the build tree

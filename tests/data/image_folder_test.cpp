@@ -95,6 +95,16 @@ TEST_CASE("decode_image: junk and truncated data raise IoError naming the source
   CHECK(error_of([&] { data::decode_image(bytes.data(), 0, 3, "empty.png"); }).find("is empty") != std::string::npos);
 }
 
+TEST_CASE("decode_image: a JPEG Huffman table with more than 256 codes is rejected") {
+  // Regression for the stb_image 2.27 overflow found by fuzz/fuzz_image.cpp (patched at configure
+  // time by data/patch_stb_image.cmake): 16 code counts of 255 used to overrun huffman.size[257].
+  std::vector<std::uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00};
+  for (int i = 0; i < 16; ++i) jpeg.push_back(0xFF);
+  jpeg.resize(jpeg.size() + 300, 0x01);
+  const auto msg = error_of([&] { data::decode_image(jpeg.data(), jpeg.size(), 3, "dht.jpg"); });
+  CHECK(msg.find("dht.jpg") != std::string::npos);
+}
+
 TEST_CASE("decode_image: GIF is not compiled in") {
   const std::vector<std::uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'};
   CHECK(error_of([&] { data::decode_image(gif.data(), gif.size(), 3, "x.gif"); }).find("x.gif") != std::string::npos);
