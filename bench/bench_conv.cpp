@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/cpu/blas_setup.h"
 #include "core/ops.h"
 #include "core/tensor.h"
 
@@ -104,4 +105,12 @@ const bool registered = [] {
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("blas_kernels", selfsup::core::cpu::blas_kernel_name());
+  benchmark::AddCustomContext("threads", std::to_string(selfsup::core::get_num_threads()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

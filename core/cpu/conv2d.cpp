@@ -5,12 +5,17 @@
 // per group) use direct loops. Both backward functions overwrite their outputs. Scratch buffers
 // are thread_local and reused; nothing is saved between calls.
 // NOTE: GEMMs are never called inside an OpenMP region: OpenBLAS threads them itself.
+#include <omp.h>
+
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "core/cpu/blas_setup.h"
 #include "core/cpu/cpu_backend.h"
 
 namespace selfsup::core::cpu {
@@ -90,6 +95,7 @@ using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 template <typename T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
           Index ldb, T* c, Index ldc, bool accumulate) {
+  [[maybe_unused]] static const bool linked = blas_ready();  // links the OpenBLAS kernel fix-up
   MutMap<T> cm(c, M, N, Eigen::OuterStride<>(ldc));
   const ConstMap<T> am(a, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
   const ConstMap<T> bm(b, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
@@ -119,9 +125,9 @@ Index images_per_tile(const ConvGeom& g) {
 // col [Cg*R*S, nb*P*Q]: row (c, r, s), column (i, p, q) holds x[n0+i, group*Cg + c,
 // p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 in the padding.
 template <typename T>
-void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, T* col) {
+void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel, T* col) {
   const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static) if (rows * ld >= kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
   for (Index row = 0; row < rows; ++row) {
     for (Index i = 0; i < nb; ++i) {
       const Index c = row / RS, r = (row / g.S) % g.R, s = row % g.S;
@@ -150,9 +156,10 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, T* c
 // The adjoint of im2col: grad_x planes of images [n0, n0+nb) and the group's channels are
 // overwritten with the sum of their column entries. Each plane is owned by one thread.
 template <typename T>
-void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, T* grad_x) {
+void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
+            T* grad_x) {
   const Index PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static) if (g.CRS() * ld >= kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && g.CRS() * ld >= kParallelMin)
   for (Index c = 0; c < g.Cg; ++c) {
     for (Index i = 0; i < nb; ++i) {
       T* plane = grad_x + ((n0 + i) * g.C + group * g.Cg + c) * g.HW();
@@ -178,12 +185,12 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, T*
 }
 
 // Copies a group's output channels of images [n0, n0+nb) between the NCHW tensor t
-// [N, K, P, Q] and a packed tile [Kg, nb*P*Q]. `to_tile` picks the direction; bias (or null) is
-// added when scattering.
+// [N, K, P, Q] and a packed tile [Kg, nb*P*Q]; unpack_tile adds bias (or null) on the way.
 template <typename T>
-void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, T* tile) {
+void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
+               T* tile) {
   const Index PQ = g.PQ();
-#pragma omp parallel for collapse(2) schedule(static) if (g.Kg * nb * PQ >= kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && g.Kg * nb * PQ >= kParallelMin)
   for (Index k = 0; k < g.Kg; ++k) {
     for (Index i = 0; i < nb; ++i) {
       const T* src = t + ((n0 + i) * g.K + group * g.Kg + k) * PQ;
@@ -193,9 +200,9 @@ void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, T
 }
 template <typename T>
 void unpack_tile(const T* tile, const ConvGeom& g, Index n0, Index nb, Index group, const T* bias,
-                 T* t) {
+                 bool parallel, T* t) {
   const Index PQ = g.PQ();
-#pragma omp parallel for collapse(2) schedule(static) if (g.Kg * nb * PQ >= kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && g.Kg * nb * PQ >= kParallelMin)
   for (Index k = 0; k < g.Kg; ++k) {
     for (Index i = 0; i < nb; ++i) {
       const T* src = tile + (k * nb + i) * PQ;
@@ -207,9 +214,9 @@ void unpack_tile(const T* tile, const ConvGeom& g, Index n0, Index nb, Index gro
 }
 
 template <typename T>
-void add_bias(const ConvGeom& g, Index n, const T* bias, T* out) {
+void add_bias(const ConvGeom& g, Index n, const T* bias, bool parallel, T* out) {
   const Index PQ = g.PQ();
-#pragma omp parallel for schedule(static) if (g.K * PQ >= kParallelMin)
+#pragma omp parallel for schedule(static) if (parallel && g.K * PQ >= kParallelMin)
   for (Index k = 0; k < g.K; ++k) {
     T* dst = out + (n * g.K + k) * PQ;
     const T b = bias[k];
@@ -316,33 +323,116 @@ void depthwise_backward_weight(const T* grad_out, const T* x, const ConvGeom& g,
   }
 }
 
-// ---- im2col + GEMM ----
+// ---- im2col + GEMM, one tile of images [n0, n0 + nb) at a time ----
+// `inner`: the tile's copy loops may start their own OpenMP teams (false inside a team).
+
+template <typename T>
+void forward_tile(const T* x, const T* weight, const T* bias, const ConvGeom& g, Index n0, Index nb,
+                  bool inner, T* out) {
+  const Index PQ = g.PQ(), CRS = g.CRS();
+  for (Index group = 0; group < g.G; ++group) {
+    const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]
+    const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
+    if (!(g.pointwise() && nb == 1)) {
+      T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+      im2col(x, g, n0, nb, group, inner, buffer);
+      col = buffer;
+    }
+    if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
+      gemm<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
+              PQ, false);
+    } else {
+      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+      gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, tile, nb * PQ, false);
+      unpack_tile(tile, g, n0, nb, group, bias, inner, out);
+    }
+  }
+  if (nb == 1 && bias) add_bias(g, n0, bias, inner, out);
+}
+
+template <typename T>
+void backward_input_tile(const T* grad_out, const T* weight, const ConvGeom& g, Index n0, Index nb,
+                         bool inner, T* grad_x) {
+  const Index PQ = g.PQ(), CRS = g.CRS();
+  for (Index group = 0; group < g.G; ++group) {
+    const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]; grad_col = w^T @ grad_out tile
+    const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
+    if (nb > 1) {
+      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+      pack_tile(grad_out, g, n0, nb, group, inner, tile);
+      go = tile;
+    }
+    if (g.pointwise() && nb == 1) {  // grad_x[n0, group's channels] is a [Cg, HW] block
+      gemm<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ, grad_x + (n0 * g.C + group * g.Cg) * g.HW(),
+              PQ, false);
+      continue;
+    }
+    T* col = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+    gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, col, nb * PQ, false);
+    col2im(col, g, n0, nb, group, inner, grad_x);
+  }
+}
+
+// grad_w[group] [Kg, CRS] (+)= grad_out tile [Kg, nb*PQ] @ col^T [nb*PQ, CRS]
+template <typename T>
+void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Index n0, Index nb,
+                          bool inner, bool accumulate, T* grad_w) {
+  const Index PQ = g.PQ(), CRS = g.CRS();
+  for (Index group = 0; group < g.G; ++group) {
+    const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
+    if (nb > 1) {
+      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
+      pack_tile(grad_out, g, n0, nb, group, inner, tile);
+      go = tile;
+    }
+    const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
+    if (!(g.pointwise() && nb == 1)) {
+      T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
+      im2col(x, g, n0, nb, group, inner, buffer);
+      col = buffer;
+    }
+    gemm<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ, grad_w + group * g.Kg * CRS,
+            CRS, accumulate);
+  }
+}
+
+// ---- schedules ----
+// gemm_threads: tiles run one after another; OpenBLAS threads each GEMM and the copy loops
+//   start their own OpenMP teams (several synchronisations per tile).
+// image_threads: one OpenMP team splits the tiles; each thread runs its tiles' copies and
+//   single-threaded GEMMs, so there is one synchronisation per call and the column buffer
+//   stays in the thread's own cache.
+enum class Schedule { gemm_threads, image_threads };
+
+Schedule schedule_for(const ConvGeom& g) {
+  static const char* forced = std::getenv("SELFSUP_CONV_SCHEDULE");
+  if (forced && std::string(forced) == "gemm") return Schedule::gemm_threads;
+  if (forced && std::string(forced) == "image") return Schedule::image_threads;
+  return omp_get_max_threads() > 1 && !omp_in_parallel() && g.N > 1 ? Schedule::image_threads
+                                                                     : Schedule::gemm_threads;
+}
+
+// Images per tile for image_threads: as images_per_tile, but at least one tile per thread.
+template <typename T>
+Index images_per_thread_tile(const ConvGeom& g, int threads) {
+  return std::max<Index>(1, std::min(images_per_tile<T>(g), (g.N + threads - 1) / threads));
+}
 
 template <typename T>
 void forward_impl(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
   if (g.N == 0 || g.PQ() == 0) return;
   if (g.depthwise()) return depthwise_forward(x, weight, bias, g, out);
-  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
-  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
-    const Index nb = std::min(nb_max, g.N - n0);
-    for (Index group = 0; group < g.G; ++group) {
-      const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]
-      const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
-      if (!(g.pointwise() && nb == 1)) {
-        T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-        im2col(x, g, n0, nb, group, buffer);
-        col = buffer;
-      }
-      if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
-        gemm<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
-                PQ, false);
-      } else {
-        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-        gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, tile, nb * PQ, false);
-        unpack_tile(tile, g, n0, nb, group, bias, out);
-      }
-    }
-    if (nb == 1 && bias) add_bias(g, n0, bias, out);
+  if (schedule_for(g) == Schedule::gemm_threads) {
+    const Index nb = images_per_tile<T>(g);
+    for (Index n0 = 0; n0 < g.N; n0 += nb) forward_tile(x, weight, bias, g, n0, std::min(nb, g.N - n0), true, out);
+    return;
+  }
+  const Index nb = images_per_thread_tile<T>(g, omp_get_max_threads());
+  const Index tiles = (g.N + nb - 1) / nb;
+  const SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index t = 0; t < tiles; ++t) {
+    forward_tile(x, weight, bias, g, t * nb, std::min(nb, g.N - t * nb), false, out);
   }
 }
 
@@ -354,55 +444,59 @@ void backward_input_impl(const T* grad_out, const T* weight, const ConvGeom& g, 
     return;
   }
   if (g.depthwise()) return depthwise_backward_input(grad_out, weight, g, grad_x);
-  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
-  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
-    const Index nb = std::min(nb_max, g.N - n0);
-    for (Index group = 0; group < g.G; ++group) {
-      const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]; grad_col = w^T @ grad_out tile
-      const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
-      if (nb > 1) {
-        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-        pack_tile(grad_out, g, n0, nb, group, tile);
-        go = tile;
-      }
-      if (g.pointwise() && nb == 1) {  // grad_x[n0, group's channels] is a [Cg, HW] block
-        gemm<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ,
-                grad_x + (n0 * g.C + group * g.Cg) * g.HW(), PQ, false);
-        continue;
-      }
-      T* col = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-      gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, col, nb * PQ, false);
-      col2im(col, g, n0, nb, group, grad_x);
+  if (schedule_for(g) == Schedule::gemm_threads) {
+    const Index nb = images_per_tile<T>(g);
+    for (Index n0 = 0; n0 < g.N; n0 += nb) {
+      backward_input_tile(grad_out, weight, g, n0, std::min(nb, g.N - n0), true, grad_x);
     }
+    return;
+  }
+  const Index nb = images_per_thread_tile<T>(g, omp_get_max_threads());
+  const Index tiles = (g.N + nb - 1) / nb;
+  const SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index t = 0; t < tiles; ++t) {
+    backward_input_tile(grad_out, weight, g, t * nb, std::min(nb, g.N - t * nb), false, grad_x);
   }
 }
 
 template <typename T>
 void backward_weight_impl(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
+  const Index KCRS = g.K * g.CRS();
   if (g.N == 0 || g.PQ() == 0) {
-    std::fill(grad_w, grad_w + g.K * g.CRS(), T(0));
+    std::fill(grad_w, grad_w + KCRS, T(0));
     return;
   }
   if (g.depthwise()) return depthwise_backward_weight(grad_out, x, g, grad_w);
-  const Index nb_max = images_per_tile<T>(g), PQ = g.PQ(), CRS = g.CRS();
-  for (Index n0 = 0; n0 < g.N; n0 += nb_max) {
-    const Index nb = std::min(nb_max, g.N - n0);
-    for (Index group = 0; group < g.G; ++group) {
-      // grad_w[group] [Kg, CRS] (+)= grad_out tile [Kg, nb*PQ] @ col^T [nb*PQ, CRS]
-      const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
-      if (nb > 1) {
-        T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-        pack_tile(grad_out, g, n0, nb, group, tile);
-        go = tile;
-      }
-      const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
-      if (!(g.pointwise() && nb == 1)) {
-        T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-        im2col(x, g, n0, nb, group, buffer);
-        col = buffer;
-      }
-      gemm<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ,
-              grad_w + group * g.Kg * CRS, CRS, n0 > 0);
+  if (schedule_for(g) == Schedule::gemm_threads) {
+    const Index nb = images_per_tile<T>(g);
+    for (Index n0 = 0; n0 < g.N; n0 += nb) {
+      backward_weight_tile(grad_out, x, g, n0, std::min(nb, g.N - n0), true, n0 > 0, grad_w);
+    }
+    return;
+  }
+  // Thread t sums a fixed contiguous range of tiles into its own buffer (thread 0: grad_w);
+  // the buffers are then added in thread order, so results are reproducible for a thread count.
+  const int max_threads = omp_get_max_threads();
+  const Index nb = images_per_thread_tile<T>(g, max_threads);
+  const Index tiles = (g.N + nb - 1) / nb;
+  T* partial = scratch_data<T>(2, static_cast<std::size_t>((max_threads - 1) * KCRS));
+  const SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel num_threads(max_threads)
+  {
+    const int t = omp_get_thread_num(), threads = omp_get_num_threads();
+    T* acc = t == 0 ? grad_w : partial + (t - 1) * KCRS;
+    const Index begin = tiles * t / threads, end = tiles * (t + 1) / threads;
+    if (begin == end) std::fill(acc, acc + KCRS, T(0));
+    for (Index i = begin; i < end; ++i) {
+      backward_weight_tile(grad_out, x, g, i * nb, std::min(nb, g.N - i * nb), false, i > begin, acc);
+    }
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (Index e = 0; e < KCRS; ++e) {
+      T sum = grad_w[e];
+      for (int u = 1; u < threads; ++u) sum += partial[(u - 1) * KCRS + e];
+      grad_w[e] = sum;
     }
   }
 }

@@ -1,0 +1,93 @@
+// Start-up fix-up for OpenBLAS's run-time kernel choice. Debian's OpenBLAS 0.3.21 is built with
+// DYNAMIC_ARCH and picks kernels from the CPU model number; models it does not know (e.g. Emerald
+// Rapids, family 6 model 207) fall back to "Prescott", its SSE3 kernels, which run SGEMM ~6x
+// slower than its AVX-512 "SkylakeX" kernels on the same CPU (measured: 13 vs 80-100 GFLOP/s
+// per core). When OpenBLAS reports Prescott but the CPU has AVX-512 (or AVX2 + FMA), this
+// re-runs OpenBLAS's own dispatch with OPENBLAS_CORETYPE set, as if the user had exported it.
+// NOTE: runs during static initialisation, before any BLAS call can be in flight. A user-set
+// OPENBLAS_CORETYPE is always respected. Nothing here runs without SELFSUP_USE_OPENBLAS.
+#include "core/cpu/blas_setup.h"
+
+#include <cstdlib>
+#include <string>
+
+#ifdef SELFSUP_USE_OPENBLAS
+extern "C" {
+char* openblas_get_corename(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int num_threads);
+// Exported by DYNAMIC_ARCH builds only, hence weak: null in single-target builds.
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
+}
+#endif
+
+namespace selfsup::core::cpu {
+namespace {
+
+#ifdef SELFSUP_USE_OPENBLAS
+// The best OpenBLAS 0.3.21 kernel family this CPU can run, or null when unsure.
+const char* supported_coretype() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512cd")) {
+    return "SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return nullptr;
+}
+
+bool fix_openblas_kernels() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return false;  // the user chose
+  if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr) return false;
+  const char* name = openblas_get_corename();
+  if (name == nullptr || std::string(name) != "Prescott") return false;  // detection worked
+  const char* coretype = supported_coretype();
+  if (coretype == nullptr) return false;
+  setenv("OPENBLAS_CORETYPE", coretype, /*overwrite=*/0);
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+  unsetenv("OPENBLAS_CORETYPE");  // leave child processes to their own detection
+  return true;
+}
+
+#endif
+
+// Static initialisation of this translation unit: before main, after OpenBLAS's own start-up.
+const bool kSetupDone = [] {
+#ifdef SELFSUP_USE_OPENBLAS
+  fix_openblas_kernels();
+#endif
+  return true;
+}();
+
+}  // namespace
+
+bool blas_ready() { return kSetupDone; }
+
+SingleThreadedBlas::SingleThreadedBlas() {
+#ifdef SELFSUP_USE_OPENBLAS
+  saved_threads_ = openblas_get_num_threads();
+  if (saved_threads_ != 1) openblas_set_num_threads(1);
+#endif
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+#ifdef SELFSUP_USE_OPENBLAS
+  if (saved_threads_ != 1) openblas_set_num_threads(saved_threads_);
+#endif
+}
+
+std::string blas_kernel_name() {
+#ifdef SELFSUP_USE_OPENBLAS
+  const char* name = openblas_get_corename();
+  return name ? name : "unknown";
+#else
+  return "eigen";
+#endif
+}
+
+}  // namespace selfsup::core::cpu
