@@ -206,6 +206,13 @@ std::string json_kind(const Json& v) {
   return std::string("JSON ") + v.type_name();
 }
 
+/// A JSON integer >= 0 as u64 (nlohmann stores "-0" as a signed 0, which serde reads as 0 too).
+std::optional<std::uint64_t> as_u64(const Json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer() && v.get<std::int64_t>() == 0) return 0;
+  return std::nullopt;
+}
+
 /// Reads one tensor entry per the reference schema (TensorInfo: dtype, shape, data_offsets;
 /// other fields are ignored, as serde does by default).
 Entry read_entry(const std::string& name, const Json& value, const std::string& source) {
@@ -225,25 +232,29 @@ Entry read_entry(const std::string& name, const Json& value, const std::string& 
   const Json& shape = value["shape"];
   if (!shape.is_array()) fail(source, who + ": shape is a " + json_kind(shape) + ", expected an array of non-negative integers");
   for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (!shape[i].is_number_unsigned()) {
+    const auto d = as_u64(shape[i]);
+    if (!d) {
       fail(source, who + ": shape[" + std::to_string(i) + "] is a " + json_kind(shape[i]) +
                        ", expected a non-negative integer below 2^64");
     }
-    entry.shape.push_back(shape[i].get<std::uint64_t>());
+    entry.shape.push_back(*d);
   }
 
   const Json& offsets = value["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2) {
     fail(source, who + ": data_offsets is " + offsets.dump() + ", expected [BEGIN, END]");
   }
+  std::uint64_t bounds[2] = {0, 0};
   for (std::size_t i = 0; i < 2; ++i) {
-    if (!offsets[i].is_number_unsigned()) {
+    const auto b = as_u64(offsets[i]);
+    if (!b) {
       fail(source, who + ": data_offsets[" + std::to_string(i) + "] is a " + json_kind(offsets[i]) +
                        ", expected a non-negative integer below 2^64");
     }
+    bounds[i] = *b;
   }
-  entry.begin = offsets[0].get<std::uint64_t>();
-  entry.end = offsets[1].get<std::uint64_t>();
+  entry.begin = bounds[0];
+  entry.end = bounds[1];
   return entry;
 }
 

@@ -196,6 +196,12 @@ TEST_CASE("safetensors: accepts tensors listed in any JSON order and returns the
   CHECK(file.metadata.at("k") == "v");
 }
 
+TEST_CASE("safetensors: ignores unknown fields in a tensor entry as the reference does") {
+  const std::string header = R"({"t":{"dtype":"U8","shape":[-0],"data_offsets":[0,0],"note":{"any":[1,2]}}})";
+  const SafetensorsFile file = parse(make_file(header));
+  CHECK(file.at("t").shape() == Shape{0});
+}
+
 TEST_CASE("safetensors: accepts a null __metadata__ as no metadata") {
   const SafetensorsFile file = parse(make_file(R"({"__metadata__":null})"));
   CHECK(file.metadata.empty());
