@@ -8,6 +8,8 @@
 //   clang++-16 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_safetensors.cpp
 //     <that libselfsup_core.a> -fopenmp -lopenblas -o fuzz_safetensors
 //   ./fuzz_safetensors -max_len=4096 fuzz/corpus/safetensors
+// (Debian's clang 14 also works when a small std::source_location shim built on __builtin_FILE /
+// __builtin_LINE is force-included with -include into every core file and this one.)
 // Without libFuzzer (any compiler, e.g. g++ with a SELFSUP_SANITIZE=ON core), add
 // -DSELFSUP_FUZZ_STANDALONE for a main that replays files/directories and then runs a simple
 // byte-mutation loop over them:  ./fuzz_safetensors fuzz/corpus/safetensors [iterations]
