@@ -148,6 +148,9 @@ def load_safetensors(path):
         size = 2 if code == "BF16" else np.dtype(npdt).itemsize
         if end - begin != count * size:
             raise ValueError(f"{path}: tensor {name!r} has {end - begin} bytes, expected {count * size} for {code} {shape}")
+        if end > len(buffer):
+            raise ValueError(f"{path}: tensor {name!r} ends at data byte {end} but the file has {len(buffer)} "
+                             "data bytes (truncated?)")
         chunk = buffer[begin:end]
         if code == "BF16":
             t = torch.from_numpy(np.frombuffer(chunk, dtype="<i2").copy()).view(torch.bfloat16)
