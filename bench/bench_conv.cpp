@@ -1,7 +1,8 @@
 // conv2d on the CPU backend for every distinct ResNet-18 (CIFAR stem) conv shape at batch 128:
 // forward, and forward + both backward passes (input and weight gradients), f32, no bias.
 // tools/bench_conv_torch.py times the same shapes with torch.nn.functional.conv2d and
-// scripts/bench_conv.sh runs both and prints the ratio per shape.
+// scripts/bench_conv.sh runs both and prints the ratio per shape. "CPU" is the whole process's
+// CPU time per iteration (all threads), a load-robust view of efficiency on a shared machine.
 //   ./bench_conv --benchmark_filter=fwd/           (one mode)
 //   SELFSUP_BENCH_BATCH=32 ./bench_conv             (another batch size)
 #include <benchmark/benchmark.h>
@@ -95,9 +96,11 @@ const bool registered = [] {
   for (const ConvShape& s : resnet18_shapes()) {
     benchmark::RegisterBenchmark((std::string("fwd/") + s.name).c_str(), bench_forward, s)
         ->Unit(benchmark::kMillisecond)
+        ->MeasureProcessCPUTime()
         ->UseRealTime();
     benchmark::RegisterBenchmark((std::string("fwdbwd/") + s.name).c_str(), bench_forward_backward, s)
         ->Unit(benchmark::kMillisecond)
+        ->MeasureProcessCPUTime()
         ->UseRealTime();
   }
   return true;

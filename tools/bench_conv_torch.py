@@ -4,10 +4,12 @@ batch 128, f32, no bias): forward, and forward + backward (input and weight grad
 
 Run with the system interpreter (Debian torch, oneDNN on CPU):
     /usr/bin/python3 tools/bench_conv_torch.py [--threads 2] [--batch 128] [--min-time 0.5] [--json out.json]
-Prints one line per case; with --json also writes {"name": ms, ...} for scripts/bench_conv.sh.
+Prints one line per case; with --json also writes {"name": {"ms": wall, "cpu_ms": process CPU}}
+for scripts/bench_conv.sh.
 """
 import argparse
 import json
+import re
 import time
 
 import torch
@@ -30,17 +32,20 @@ SHAPES = [
 
 
 def time_it(fn, min_time):
-    """Median milliseconds per call over repeated calls for at least min_time seconds (after warm-up)."""
+    """(median wall ms, mean process CPU ms) per call over repeated calls for at least min_time
+    seconds, after warm-up. Process CPU time counts every thread, like bench_conv's CPU column."""
     fn()
     fn()
     samples = []
     start = time.perf_counter()
+    cpu_start = time.process_time()
     while time.perf_counter() - start < min_time or len(samples) < 5:
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1e3)
+    cpu_ms = (time.process_time() - cpu_start) * 1e3 / len(samples)
     samples.sort()
-    return samples[len(samples) // 2]
+    return samples[len(samples) // 2], cpu_ms
 
 
 def main():
@@ -48,8 +53,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--min-time", type=float, default=0.5)
-    parser.add_argument("--filter", default="", help="substring of the case names to run")
-    parser.add_argument("--json", help="write {case: ms} here")
+    parser.add_argument("--filter", default="", help="regex searched in the case names (as --benchmark_filter)")
+    parser.add_argument("--json", help="write {case: {ms, cpu_ms}} here")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -75,11 +80,11 @@ def main():
 
         for mode, fn in (("fwd", forward), ("fwdbwd", forward_backward)):
             case = f"{mode}/{name}"
-            if args.filter and args.filter not in case:
+            if args.filter and not re.search(args.filter, case):
                 continue
-            ms = time_it(fn, args.min_time)
-            results[case] = ms
-            print(f"{case:28s} {ms:9.3f} ms", flush=True)
+            ms, cpu_ms = time_it(fn, args.min_time)
+            results[case] = {"ms": ms, "cpu_ms": cpu_ms}
+            print(f"{case:28s} {ms:9.3f} ms  (process CPU {cpu_ms:9.3f} ms)", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -1,18 +1,19 @@
 // CPU 2-d convolution: conv2d_forward / conv2d_backward_input / conv2d_backward_weight.
 // Letters: x [N, C, H, W], weight [K, C/G, R, S], out [N, K, P, Q] (P, Q = output H, W), G groups.
-// General convs: im2col over a tile of images, then one GEMM per (tile, group) through Eigen
-// maps (OpenBLAS sgemm/dgemm when built with EIGEN_USE_BLAS). Depthwise convs (one input channel
-// per group) use direct loops. Both backward functions overwrite their outputs. Scratch buffers
-// are thread_local and reused; nothing is saved between calls.
-// NOTE: GEMMs are never called inside an OpenMP region: OpenBLAS threads them itself.
+// General convs: im2col over a tile of images, then one GEMM per (tile, group): OpenBLAS
+// sgemm/dgemm through cblas when built with it, else Eigen maps. Depthwise convs (one input
+// channel per group) use direct loops. Both backward functions overwrite their outputs.
+// Scratch buffers are thread_local and reused; nothing is saved between calls.
+// NOTE: with several OpenMP threads, one team splits the images and each thread calls
+// single-threaded GEMMs (see "schedules" below); OpenBLAS is held to one thread meanwhile.
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
-#include <cstdint>
-#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu/blas_setup.h"
@@ -84,7 +85,19 @@ T* scratch_data(int slot, std::size_t count) {
   return buffer.data();
 }
 
-// ---- GEMM through Eigen maps: C[M, N] (=|+=) op(A) op(B), all row-major with leading dims ----
+// ---- GEMM: C[M, N] = op(A) op(B) (+ C when accumulate), all row-major with leading dims ----
+// With OpenBLAS: cblas directly, so beta = 0 needs no zeroing pass over C (Eigen's `=` clears C
+// first, then calls gemm with beta = 1). Without it: Eigen maps and Eigen's own kernel.
+#ifdef SELFSUP_USE_OPENBLAS
+extern "C" {
+// OpenBLAS's cblas.h prototypes; the enums are ints (CblasRowMajor 101, NoTrans 111, Trans 112).
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
+void cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, double alpha,
+                 const double* a, int lda, const double* b, int ldb, double beta, double* c, int ldc);
+}
+#endif
+
 template <typename T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
@@ -96,6 +109,18 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
           Index ldb, T* c, Index ldc, bool accumulate) {
   [[maybe_unused]] static const bool linked = blas_ready();  // links the OpenBLAS kernel fix-up
+#ifdef SELFSUP_USE_OPENBLAS
+  constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+  const auto i = [](Index v) { return static_cast<int>(v); };
+  const int ta = trans_a ? kTrans : kNoTrans, tb = trans_b ? kTrans : kNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(kRowMajor, ta, tb, i(M), i(N), i(K), 1.0f, a, i(lda), b, i(ldb), accumulate ? 1.0f : 0.0f,
+                c, i(ldc));
+  } else {
+    cblas_dgemm(kRowMajor, ta, tb, i(M), i(N), i(K), 1.0, a, i(lda), b, i(ldb), accumulate ? 1.0 : 0.0, c,
+                i(ldc));
+  }
+#else
   MutMap<T> cm(c, M, N, Eigen::OuterStride<>(ldc));
   const ConstMap<T> am(a, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
   const ConstMap<T> bm(b, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
@@ -110,6 +135,7 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Ind
   if (!trans_a && trans_b) run(am, bm.transpose());
   if (trans_a && !trans_b) run(am.transpose(), bm);
   if (trans_a && trans_b) run(am.transpose(), bm.transpose());
+#endif
 }
 
 // Images per tile so that nb * P * Q >= kTargetCols without the column buffer exceeding

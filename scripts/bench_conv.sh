@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# conv2d on the ResNet-18 CIFAR shapes (batch 128, f32): selfsup (bench/bench_conv.cpp) with
+# OMP_WAIT_POLICY=PASSIVE and with the default policy, and torch (tools/bench_conv_torch.py,
+# oneDNN, 2 threads), in one run. Each program runs under scripts/with_cpu_report.sh, which
+# reports the CPU time other processes used meanwhile (the machine is shared; a noisy run shows).
+# Prints one table: median wall ms, process CPU ms per call, and torch / selfsup ratios (> 1 means
+# selfsup is faster).
+# Usage: scripts/bench_conv.sh [rounds] [filter]     (env: BUILD_DIR=build, MIN_TIME=0.5)
+#   rounds: how many times the three programs are run in turn (default 2); the table shows the
+#   best median of each case over the rounds. filter: a substring/regex of case names.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+filter=${2:-}
+build=${BUILD_DIR:-build}
+min_time=${MIN_TIME:-0.5}
+if [[ ! -x "$build/bench/bench_conv" ]]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --target bench_conv >/dev/null
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+for round in $(seq 1 "$rounds"); do
+  for policy in PASSIVE default; do
+    echo "== round $round: selfsup, OMP_WAIT_POLICY=$policy" >&2
+    env_args=(OMP_NUM_THREADS=2)
+    [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
+    env "${env_args[@]}" scripts/with_cpu_report.sh "$build/bench/bench_conv" \
+      --benchmark_filter="${filter:-.}" --benchmark_min_time="$min_time" \
+      --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+      --benchmark_out="$out/selfsup_${policy}_$round.json" --benchmark_out_format=json \
+      >/dev/null 2>"$out/selfsup_${policy}_$round.err" || { cat "$out/selfsup_${policy}_$round.err" >&2; exit 1; }
+    grep cpu-report "$out/selfsup_${policy}_$round.err" | tee "$out/selfsup_${policy}_$round.cpu" >&2
+  done
+  echo "== round $round: torch" >&2
+  scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_conv_torch.py --threads 2 --min-time "$min_time" \
+    ${filter:+--filter "$filter"} --json "$out/torch_$round.json" >/dev/null 2>"$out/torch_$round.err" \
+    || { cat "$out/torch_$round.err" >&2; exit 1; }
+  grep cpu-report "$out/torch_$round.err" | tee "$out/torch_$round.cpu" >&2
+done
+
+/usr/bin/python3 - "$out" "$rounds" <<'EOF'
+import glob, json, os, re, sys
+
+out, rounds = sys.argv[1], int(sys.argv[2])
+
+def selfsup(policy):
+    """case -> (best median wall ms, its process CPU ms) over the rounds."""
+    best = {}
+    for path in glob.glob(os.path.join(out, f"selfsup_{policy}_*.json")):
+        for b in json.load(open(path))["benchmarks"]:
+            if b.get("aggregate_name") != "median":
+                continue
+            case = re.sub(r"/process_time.*|/real_time.*", "", b["run_name"])
+            entry = (b["real_time"], b["cpu_time"])
+            if case not in best or entry[0] < best[case][0]:
+                best[case] = entry
+    return best
+
+def torch():
+    best = {}
+    for path in glob.glob(os.path.join(out, "torch_*.json")):
+        for case, r in json.load(open(path)).items():
+            entry = (r["ms"], r["cpu_ms"])
+            if case not in best or entry[0] < best[case][0]:
+                best[case] = entry
+    return best
+
+passive, default, ref = selfsup("PASSIVE"), selfsup("default"), torch()
+print(f"\nconv2d, batch 128, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call")
+print(f"{'case':28s} | {'PASSIVE wall':>12s} {'cpu':>7s} | {'default wall':>12s} {'cpu':>7s} | "
+      f"{'torch wall':>10s} {'cpu':>7s} | {'torch/PASSIVE':>13s} {'torch/default':>13s}")
+for case in sorted(ref, key=lambda c: (c.split("/")[0] != "fwd", list(ref).index(c))):
+    p, d, t = passive.get(case), default.get(case), ref[case]
+    if not p or not d:
+        continue
+    print(f"{case:28s} | {p[0]:12.2f} {p[1]:7.1f} | {d[0]:12.2f} {d[1]:7.1f} | {t[0]:10.2f} {t[1]:7.1f} | "
+          f"{t[0] / p[0]:13.2f} {t[0] / d[0]:13.2f}")
+print("\nother processes' CPU during each run (from scripts/with_cpu_report.sh):")
+for path in sorted(glob.glob(os.path.join(out, "*.cpu"))):
+    print(f"  {os.path.basename(path)[:-4]:22s} {open(path).read().strip()}")
+EOF
