@@ -606,7 +606,7 @@ TEST_CASE("optim state: load_state_dict reports every difference and changes not
 // EMA
 // ================================================================================================
 
-TEST_CASE("ema_update: parameters follow m * target + (1 - m) * online") {
+TEST_CASE("ema_update: parameters follow m times target plus (1 - m) times online") {
   for (DType dtype : {DType::f64, DType::f32}) {
     CAPTURE(core::name(dtype));
     Net target(1, dtype), online(2, dtype);
