@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev libcli11-dev nlohmann-json3-dev
-          zlib1g-dev libopenblas-dev libbenchmark-dev dataset-fashion-mnist)
+          zlib1g-dev libopenblas-openmp-dev libbenchmark-dev dataset-fashion-mnist)
 for arg in "$@"; do
   case "$arg" in
     --with-torch) packages+=(python3-torch python3-torchvision python3-numpy) ;;
