@@ -1,8 +1,9 @@
 # Writes STB_OUT: Debian's stb_image.h (STB_IN, v2.27) with the memory-safety fixes our fuzzing needs
 # and upstream made later. Used at configure time by data/CMakeLists.txt and by scripts/fuzz.sh:
 #   cmake -DSTB_IN=/usr/include/stb/stb_image.h -DSTB_OUT=build/stb_image_patched.h -P data/patch_stb_image.cmake
-# Each fix is applied only when the header does not already have it, and configuration fails if
-# the code it patches is not found (so a changed header is noticed, never silently unpatched).
+# Each fix is applied only when the header does not already have it. For the memory-safety fixes
+# (1, 2) configuration fails if the code they patch is not found, so a changed header is noticed,
+# never silently left unpatched; fix 3 (benign undefined behaviour) is skipped in that case.
 file(READ "${STB_IN}" text)
 
 # Fix 1 (found by fuzz/fuzz_image.cpp): a JPEG DHT segment whose 16 code counts sum to more than
@@ -17,6 +18,31 @@ if(fixed EQUAL -1)
   endif()
   string(REPLACE "${anchor}"
     "${anchor}            if(n > 256) return stbi__err(\"bad DHT header\",\"Corrupt JPEG\"); // selfsup: upstream v2.28 fix\n"
+    text "${text}")
+endif()
+
+# Fix 2 (found by fuzz/fuzz_image.cpp): a corrupt Huffman code in stbi__jpeg_huff_decode yields a
+# symbol id outside [0, 256) that indexes size[257] (in the assert) and values[256] out of
+# bounds. Upstream later added the same range check; the decode then fails as corrupt.
+string(FIND "${text}" "symbol id out of bounds" fixed)
+if(fixed EQUAL -1)
+  set(anchor "   c = ((j->code_buffer >> (32 - k)) & stbi__bmask[k]) + h->delta[k];\n")
+  string(FIND "${text}" "${anchor}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "patch_stb_image: Huffman decode code not found in ${STB_IN}; check the header version")
+  endif()
+  string(REPLACE "${anchor}"
+    "${anchor}   if (c < 0 || c >= 256) return -1; // selfsup: symbol id out of bounds (corrupt JPEG)\n"
+    text "${text}")
+endif()
+
+# Fix 3 (found by fuzz/fuzz_image.cpp, UBSan): a zero-length IDAT chunk before any data calls
+# memcpy(NULL, src, 0) in stbi__getn. Harmless in practice but undefined; skip empty chunks.
+set(anchor "            if (!stbi__getn(s, z->idata+ioff,c.length)) return stbi__err(\"outofdata\",\"Corrupt PNG\");\n")
+string(FIND "${text}" "${anchor}" at)
+if(NOT at EQUAL -1)
+  string(REPLACE "${anchor}"
+    "            if (c.length > 0 && !stbi__getn(s, z->idata+ioff,c.length)) return stbi__err(\"outofdata\",\"Corrupt PNG\"); // selfsup: no memcpy(NULL, .., 0)\n"
     text "${text}")
 endif()
 

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bytes = inflated.data(), length = inflated.size();
     }
     const d::IdxArray array = d::parse_idx(bytes, length, "<fuzz>");
-    if (array.type == d::IdxType::u8 && array.dims.size() == 3 && array.dims[0] > 0) {
+    // Only when the images hold data: a zero-sized dim makes N unbounded by the input size.
+    if (array.type == d::IdxType::u8 && array.dims.size() == 3 && array.numel() > 0) {
       d::IdxArray labels{d::IdxType::u8, {array.dims[0]}, std::vector<std::uint8_t>(static_cast<std::size_t>(array.dims[0]), 1)};
       const d::IdxDataset dataset(array, labels, "<fuzz images>", "<fuzz labels>");
       const auto sample = dataset.get(dataset.size() - 1);
