@@ -24,11 +24,13 @@ namespace {
 
 using Index = std::int64_t;
 
-// Tiling: a GEMM's column count (images x P x Q) should reach kTargetCols so small feature
-// maps (4x4, 8x8) still give OpenBLAS a wide enough problem, while the im2col buffer stays
-// under kMaxColBytes so it is still in cache when the GEMM reads it.
-constexpr Index kTargetCols = 256;
-constexpr std::size_t kMaxColBytes = std::size_t{6} << 20;
+// Tiling: a GEMM's column count (images x P x Q) should reach kTargetCols, so small feature maps
+// (4x4, 8x8) still give the GEMM a wide problem and OpenBLAS packs the weight matrix once per
+// ~1k columns instead of per image, while one tile's column buffer stays under kMaxColBytes.
+// Measured on the ResNet-18 CIFAR shapes (scripts/bench_conv.sh): 256 columns with a 6 MB cap
+// cost up to ~20% more CPU time on the 4x4 and 8x8 layers.
+constexpr Index kTargetCols = 1024;
+constexpr std::size_t kMaxColBytes = std::size_t{16} << 20;
 // Loops below this many elements stay single-threaded (thread start-up would dominate).
 constexpr Index kParallelMin = Index{1} << 15;
 
@@ -148,11 +150,46 @@ Index images_per_tile(const ConvGeom& g) {
   return std::clamp<Index>(std::min(nb, cap), 1, g.N);
 }
 
+// Maps narrower than this go through a per-tap offset table in im2col / col2im: their rows are
+// too short for row copies to pay off (a 4x4 map has 4-element rows).
+constexpr Index kTableMaxWidth = 16;
+
+// table[(r*S + s)*PQ + j]: the offset within an input plane that output position j reads for
+// kernel tap (r, s), or -1 in the padding. Rebuilt per call into thread_local storage; it is
+// R*S*P*Q entries against Cg*R*S*nb*P*Q copies.
+const std::int32_t* tap_offsets(const ConvGeom& g) {
+  thread_local std::vector<std::int32_t> table;
+  table.resize(static_cast<std::size_t>(g.R * g.S * g.PQ()));
+  std::int32_t* t = table.data();
+  for (Index r = 0; r < g.R; ++r)
+    for (Index s = 0; s < g.S; ++s)
+      for (Index p = 0; p < g.P; ++p)
+        for (Index q = 0; q < g.Q; ++q) {
+          const Index ih = p * g.sh - g.ph + r * g.dh, iw = q * g.sw - g.pw + s * g.dw;
+          const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+          *t++ = inside ? static_cast<std::int32_t>(ih * g.W + iw) : -1;
+        }
+  return table.data();
+}
+
 // col [Cg*R*S, nb*P*Q]: row (c, r, s), column (i, p, q) holds x[n0+i, group*Cg + c,
 // p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 in the padding.
 template <typename T>
 void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel, T* col) {
   const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+  if (g.Q < kTableMaxWidth) {
+    const std::int32_t* table = tap_offsets(g);
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
+    for (Index row = 0; row < rows; ++row) {
+      for (Index i = 0; i < nb; ++i) {
+        const T* plane = x + ((n0 + i) * g.C + group * g.Cg + row / RS) * g.HW();
+        const std::int32_t* offsets = table + (row % RS) * PQ;
+        T* dst = col + row * ld + i * PQ;
+        for (Index j = 0; j < PQ; ++j) dst[j] = offsets[j] >= 0 ? plane[offsets[j]] : T(0);
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
   for (Index row = 0; row < rows; ++row) {
     for (Index i = 0; i < nb; ++i) {
@@ -185,6 +222,7 @@ template <typename T>
 void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
             T* grad_x) {
   const Index PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+  const std::int32_t* table = g.Q < kTableMaxWidth ? tap_offsets(g) : nullptr;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && g.CRS() * ld >= kParallelMin)
   for (Index c = 0; c < g.Cg; ++c) {
     for (Index i = 0; i < nb; ++i) {
@@ -193,6 +231,13 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bo
       for (Index r = 0; r < g.R; ++r) {
         for (Index s = 0; s < g.S; ++s) {
           const T* src = col + (c * RS + r * g.S + s) * ld + i * PQ;
+          if (table) {  // one tap never reads a position twice, so the scatter has no conflicts
+            const std::int32_t* offsets = table + (r * g.S + s) * PQ;
+            for (Index j = 0; j < PQ; ++j) {
+              if (offsets[j] >= 0) plane[offsets[j]] += src[j];
+            }
+            continue;
+          }
           const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
           for (Index p = 0; p < g.P; ++p, src += g.Q) {
             const Index ih = p * g.sh - g.ph + r * g.dh;
@@ -431,9 +476,6 @@ void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Inde
 enum class Schedule { gemm_threads, image_threads };
 
 Schedule schedule_for(const ConvGeom& g) {
-  static const char* forced = std::getenv("SELFSUP_CONV_SCHEDULE");
-  if (forced && std::string(forced) == "gemm") return Schedule::gemm_threads;
-  if (forced && std::string(forced) == "image") return Schedule::image_threads;
   return omp_get_max_threads() > 1 && !omp_in_parallel() && g.N > 1 ? Schedule::image_threads
                                                                      : Schedule::gemm_threads;
 }

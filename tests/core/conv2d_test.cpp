@@ -57,10 +57,18 @@ std::vector<ConvCase> conv_cases() {
       {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, params(2, 0)},
       {"1x1 grouped", {2, 4, 5, 7}, {6, 2, 1, 1}, params(1, 0, 1, 2)},
       {"single input channel", {2, 1, 5, 7}, {4, 1, 3, 3}, params(1, 1)},
-      // 3x3 maps: several images per GEMM tile, and a last tile that is only partly full.
-      {"tiles of several images with remainder", {40, 5, 3, 3}, {4, 5, 3, 3}, params(1, 1)},
+      // 3x3 maps: several images per GEMM tile (up to ~1k columns), and last tiles that are only
+      // partly full, with one thread (tiles in sequence) and with two (tiles split over threads).
+      {"tiles of several images with remainder", {41, 5, 3, 3}, {4, 5, 3, 3}, params(1, 1)},
+      {"more images than one tile holds", {121, 2, 3, 3}, {3, 2, 3, 3}, params(1, 1)},
       {"tiles of several images with groups", {33, 4, 3, 3}, {6, 2, 3, 3}, params(1, 1, 1, 2)},
-      {"pointwise tiles of several images", {70, 3, 2, 2}, {5, 3, 1, 1}, params(1, 0)},
+      {"pointwise tiles of several images", {71, 3, 2, 2}, {5, 3, 1, 1}, params(1, 0)},
+      {"4x4 map through the offset table", {5, 6, 4, 4}, {7, 6, 3, 3}, params(1, 1)},
+      {"8x8 map stride 2 through the offset table", {3, 4, 8, 8}, {5, 4, 3, 3}, params(2, 1)},
+      // maps at least 16 wide: im2col / col2im copy whole rows instead of using the table
+      {"wide map row copies", {2, 3, 6, 19}, {4, 3, 3, 3}, params(1, 1)},
+      {"wide map stride 2 dilation 2", {2, 2, 5, 23}, {3, 2, 3, 3}, params(2, 2, 2)},
+      {"wide map per-axis parameters", {2, 3, 7, 20}, {2, 3, 2, 3}, mixed},
   };
 }
 
@@ -90,15 +98,38 @@ void check_case(const ConvCase& c, DType dtype) {
                        tol.atol, c.name + " grad_weight");
 }
 
+/// Runs fn with the CPU backend limited to `threads` threads (1 thread: tiles in sequence with
+/// threaded GEMMs; 2: tiles split over an OpenMP team), restoring the count afterwards.
+template <typename Fn>
+void with_threads(int threads, Fn fn) {
+  const int before = get_num_threads();
+  set_num_threads(threads);
+  try {
+    fn();
+  } catch (...) {
+    set_num_threads(before);
+    throw;
+  }
+  set_num_threads(before);
+}
+
 TEST_CASE("conv2d: forward and both backward passes match the naive loops (f64)") {
-  for (const ConvCase& c : conv_cases()) {
-    SUBCASE(c.name.c_str()) { check_case(c, DType::f64); }
+  for (int threads : {1, 2}) {
+    for (const ConvCase& c : conv_cases()) {
+      SUBCASE((c.name + " threads " + std::to_string(threads)).c_str()) {
+        with_threads(threads, [&] { check_case(c, DType::f64); });
+      }
+    }
   }
 }
 
 TEST_CASE("conv2d: forward and both backward passes match the naive loops (f32)") {
-  for (const ConvCase& c : conv_cases()) {
-    SUBCASE(c.name.c_str()) { check_case(c, DType::f32); }
+  for (int threads : {1, 2}) {
+    for (const ConvCase& c : conv_cases()) {
+      SUBCASE((c.name + " threads " + std::to_string(threads)).c_str()) {
+        with_threads(threads, [&] { check_case(c, DType::f32); });
+      }
+    }
   }
 }
 
@@ -114,7 +145,8 @@ TEST_CASE("conv2d: output shape follows the PyTorch formula") {
 TEST_CASE("conv2d: backward functions overwrite their outputs") {
   // The backend gets outputs full of NaN; any accumulation into them would show.
   auto& cpu = cpu::cpu_backend();
-  for (const ConvCase& c : {conv_cases()[1], conv_cases()[7], conv_cases()[12], conv_cases()[16]}) {
+  for (const ConvCase& c : {conv_cases()[1], conv_cases()[7], conv_cases()[12], conv_cases()[16],
+                            conv_cases()[20], conv_cases()[22], conv_cases()[23]}) {
     SUBCASE(c.name.c_str()) {
       Generator gen(3);
       const Tensor x = Tensor::randn(c.x, gen, DType::f64);
@@ -134,7 +166,7 @@ TEST_CASE("conv2d: backward functions overwrite their outputs") {
 
 TEST_CASE("conv2d: one and two threads agree") {
   Generator gen(5);
-  const ConvCase c = conv_cases()[16];  // tiled path
+  const ConvCase c = conv_cases()[17];  // several tiles in both schedules
   const Tensor x = Tensor::randn(c.x, gen, DType::f32);
   const Tensor w = Tensor::randn(c.w, gen, DType::f32);
   const int before = get_num_threads();
