@@ -248,3 +248,16 @@ TEST_CASE("joining: cat and stack along every axis") {
   CHECK_THROWS_WITH_AS(cat({a, b}, 0), doctest::Contains("incompatible"), ShapeError);
   CHECK_THROWS_AS(stack({a, b}, 0), ShapeError);
 }
+
+TEST_CASE("elementwise: broadcast over long coalesced rows matches the naive result") {
+  // [2, 70000] + [1, 1]: one long row per batch entry after coalescing, split over threads.
+  Generator gen(12);
+  const Tensor a = Tensor::randn({2, 70000}, gen, DType::f64);
+  const Tensor b = Tensor::from_vector<double>({0.5}, {1, 1});
+  check_allclose(add(a, b), naive_binary(a, b, std::plus<>()), 0, 0);
+  // per-channel operand [3, 1, 1] over [2, 3, 40, 50]: rows of 2000 after coalescing H and W
+  const Tensor x = Tensor::randn({2, 3, 40, 50}, gen, DType::f64);
+  const Tensor c = Tensor::randn({3, 1, 1}, gen, DType::f64);
+  check_allclose(mul(x, c), naive_binary(x, c, std::multiplies<>()), 0, 0);
+  check_allclose(sub(c, x), naive_binary(c, x, std::minus<>()), 0, 0);
+}
