@@ -68,4 +68,9 @@ class CpuBackend final : public Backend {
 
 CpuBackend& cpu_backend();
 
+/// Frees the CPU blocks kept for reuse (see block_cache.h).
+void empty_cache();
+/// Bytes of freed blocks currently kept for reuse.
+std::size_t cached_bytes();
+
 }  // namespace selfsup::core::cpu

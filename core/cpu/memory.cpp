@@ -1,8 +1,10 @@
-// CPU memory: 64-byte aligned allocation, strided copies with dtype conversion, fill.
+// CPU memory: 64-byte aligned allocation through the block cache, strided copies with dtype
+// conversion, fill.
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "core/cpu/block_cache.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/cpu/strided.h"
 #include "core/error.h"
@@ -14,15 +16,30 @@ CpuBackend& cpu_backend() {
   return backend;
 }
 
+namespace {
+
+BlockCache& block_cache() {
+  static BlockCache cache([] {
+    const char* env = std::getenv("SELFSUP_CPU_CACHE_MB");
+    const long mb = env != nullptr ? std::strtol(env, nullptr, 10) : 2048;
+    return static_cast<std::size_t>(mb < 0 ? 0 : mb) << 20;
+  }());
+  return cache;
+}
+
+}  // namespace
+
 void* CpuBackend::allocate(std::size_t bytes) {
-  constexpr std::size_t kAlign = 64;
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
-  void* p = std::aligned_alloc(kAlign, rounded);
+  void* p = block_cache().allocate(bytes);
   if (p == nullptr) throw DeviceError("cpu allocate: out of memory asking for " + std::to_string(bytes) + " bytes");
   return p;
 }
 
-void CpuBackend::deallocate(void* ptr) noexcept { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr) noexcept { block_cache().deallocate(ptr); }
+
+void empty_cache() { block_cache().release_all(); }
+
+std::size_t cached_bytes() { return block_cache().cached_bytes(); }
 
 void CpuBackend::copy_to_host(const void* src, void* host_dst, std::size_t bytes) {
   std::memcpy(host_dst, src, bytes);
