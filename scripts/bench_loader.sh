@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 build=${BUILD_DIR:-build-bench-loader}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSELFSUP_BUILD_TESTS=OFF -DSELFSUP_BUILD_BENCH=ON >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSELFSUP_BUILD_BENCH=ON >/dev/null
 nice -n 10 ninja -C "$build" -j 2 bench_loader >/dev/null
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== load before: $(uptime | sed 's/.*load average/load average/')"

@@ -9,7 +9,8 @@ namespace selfsup::data {
 namespace {
 
 void check_kernel(const char* op, std::int64_t k) {
-  core::check(k > 0 && k % 2 == 1, std::string(op) + ": kernel size must be odd and positive, got " + std::to_string(k));
+  if (!(k > 0 && k % 2 == 1))  // the message is only built on failure (hot path)
+    core::check(false, std::string(op) + ": kernel size must be odd and positive, got " + std::to_string(k));
 }
 
 /// torch reflect padding index (no edge repeat): -1 -> 1, n -> n - 2.
@@ -23,7 +24,8 @@ std::int64_t reflect(std::int64_t i, std::int64_t n) {
 
 std::vector<float> gaussian_kernel1d(std::int64_t kernel_size, double sigma) {
   check_kernel("gaussian_kernel1d", kernel_size);
-  core::check(sigma > 0, "gaussian_kernel1d: sigma must be positive, got " + std::to_string(sigma));
+  if (!(sigma > 0))  // the message is only built on failure (hot path)
+    core::check(false, "gaussian_kernel1d: sigma must be positive, got " + std::to_string(sigma));
   const float half = static_cast<float>(kernel_size - 1) * 0.5f;
   std::vector<float> kernel(static_cast<std::size_t>(kernel_size));
   const auto s = static_cast<float>(sigma);
@@ -44,8 +46,8 @@ Image gaussian_blur(const Image& image, std::int64_t kernel_x, std::int64_t kern
   check_kernel("gaussian_blur", kernel_x);
   check_kernel("gaussian_blur", kernel_y);
   const std::int64_t pad_x = kernel_x / 2, pad_y = kernel_y / 2;
-  core::check(pad_x < image.width && pad_y < image.height,
-              "gaussian_blur: reflect padding (" + std::to_string(pad_y) + ", " + std::to_string(pad_x) +
+  if (!(pad_x < image.width && pad_y < image.height))  // the message is only built on failure (hot path)
+    core::check(false, "gaussian_blur: reflect padding (" + std::to_string(pad_y) + ", " + std::to_string(pad_x) +
                   ") must be smaller than the image size " + image.shape_string());
   const auto kx = gaussian_kernel1d(kernel_x, sigma_x);
   const auto ky = gaussian_kernel1d(kernel_y, sigma_y);

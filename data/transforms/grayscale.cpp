@@ -8,8 +8,8 @@ namespace selfsup::data {
 
 Image rgb_to_grayscale(const Image& image, std::int64_t output_channels) {
   check_channels("rgb_to_grayscale", image, {1, 3});
-  core::check(output_channels == 1 || output_channels == 3,
-              "rgb_to_grayscale: output_channels must be 1 or 3, got " + std::to_string(output_channels));
+  if (!(output_channels == 1 || output_channels == 3))  // the message is only built on failure (hot path)
+    core::check(false, "rgb_to_grayscale: output_channels must be 1 or 3, got " + std::to_string(output_channels));
   Image out(output_channels, image.height, image.width);
   const std::int64_t n = image.plane();
   float* l = out.channel(0);

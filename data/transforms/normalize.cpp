@@ -8,18 +8,20 @@ namespace selfsup::data {
 namespace {
 
 void check_stats(const char* op, const std::vector<double>& mean, const std::vector<double>& std) {
-  core::check(!mean.empty() && mean.size() == std.size(), std::string(op) + ": mean and std must be non-empty and of equal length, got " +
+  if (!(!mean.empty() && mean.size() == std.size()))  // the message is only built on failure (hot path)
+    core::check(false, std::string(op) + ": mean and std must be non-empty and of equal length, got " +
                                                               std::to_string(mean.size()) + " and " + std::to_string(std.size()));
   for (const double s : std)
-    core::check(static_cast<float>(s) != 0.0f, std::string(op) + ": std evaluated to zero, leading to division by zero");
+    if (!(static_cast<float>(s) != 0.0f))  // the message is only built on failure (hot path)
+      core::check(false, std::string(op) + ": std evaluated to zero, leading to division by zero");
 }
 
 }  // namespace
 
 Image normalize(Image image, const std::vector<double>& mean, const std::vector<double>& std) {
   check_stats("normalize", mean, std);
-  core::check(mean.size() == 1 || static_cast<std::int64_t>(mean.size()) == image.channels,
-              "normalize: " + std::to_string(mean.size()) + " mean/std values for an image of shape " + image.shape_string());
+  if (!(mean.size() == 1 || static_cast<std::int64_t>(mean.size()) == image.channels))  // the message is only built on failure (hot path)
+    core::check(false, "normalize: " + std::to_string(mean.size()) + " mean/std values for an image of shape " + image.shape_string());
   for (std::int64_t c = 0; c < image.channels; ++c) {
     const std::size_t k = mean.size() == 1 ? 0 : static_cast<std::size_t>(c);
     const auto m = static_cast<float>(mean[k]), s = static_cast<float>(std[k]);

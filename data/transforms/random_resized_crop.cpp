@@ -32,32 +32,45 @@ std::vector<Tap> linear_taps(std::int64_t in_size, std::int64_t out_size) {
 }
 
 /// Bilinear resample of the window [top, top+in_h) x [left, left+in_w) of `src` (inside the image).
+/// Separable: each needed source row is interpolated along W once (row[i0] * w0 + row[i1] * w1),
+/// then output rows blend two of those (top * wy0 + bottom * wy1) -- the same operations, in the
+/// same order, as PyTorch's per-pixel form, so results are identical.
 Image resample_window(const Image& src, std::int64_t top, std::int64_t left, std::int64_t in_h, std::int64_t in_w,
                       std::int64_t out_h, std::int64_t out_w) {
   const auto ty = linear_taps(in_h, out_h);
   const auto tx = linear_taps(in_w, out_w);
-  Image out(src.channels, out_h, out_w);
+  Image out;
+  out.channels = src.channels, out.height = out_h, out.width = out_w;
+  out.pixels.resize(static_cast<std::size_t>(src.channels * out_h * out_w));
+  std::vector<float> rows(static_cast<std::size_t>(in_h * out_w));  // W-interpolated source rows
+  std::vector<char> needed(static_cast<std::size_t>(in_h), 0);
+  for (const Tap& t : ty) needed[static_cast<std::size_t>(t.i0)] = needed[static_cast<std::size_t>(t.i1)] = 1;
   for (std::int64_t c = 0; c < src.channels; ++c) {
     const float* plane = src.channel(c);
+    for (std::int64_t y = 0; y < in_h; ++y) {
+      if (!needed[static_cast<std::size_t>(y)]) continue;
+      const float* row = plane + (top + y) * src.width + left;
+      float* h = rows.data() + y * out_w;
+      for (std::int64_t x = 0; x < out_w; ++x) {
+        const Tap& s = tx[static_cast<std::size_t>(x)];
+        h[x] = row[s.i0] * s.w0 + row[s.i1] * s.w1;
+      }
+    }
     float* dst = out.channel(c);
     for (std::int64_t y = 0; y < out_h; ++y) {
       const Tap& t = ty[static_cast<std::size_t>(y)];
-      const float* row0 = plane + (top + t.i0) * src.width + left;
-      const float* row1 = plane + (top + t.i1) * src.width + left;
-      float* d = dst + y * out_w;
-      for (std::int64_t x = 0; x < out_w; ++x) {
-        const Tap& s = tx[static_cast<std::size_t>(x)];
-        const float top_value = row0[s.i0] * s.w0 + row0[s.i1] * s.w1;
-        const float bottom_value = row1[s.i0] * s.w0 + row1[s.i1] * s.w1;
-        d[x] = top_value * t.w0 + bottom_value * t.w1;
-      }
+      const float* __restrict r0 = rows.data() + t.i0 * out_w;
+      const float* __restrict r1 = rows.data() + t.i1 * out_w;
+      float* __restrict d = dst + y * out_w;
+      for (std::int64_t x = 0; x < out_w; ++x) d[x] = r0[x] * t.w0 + r1[x] * t.w1;
     }
   }
   return out;
 }
 
 void check_size(const char* op, std::int64_t height, std::int64_t width) {
-  core::check(height > 0 && width > 0, std::string(op) + ": output size must be positive, got " +
+  if (!(height > 0 && width > 0))  // the message is only built on failure (hot path)
+    core::check(false, std::string(op) + ": output size must be positive, got " +
                                            std::to_string(height) + "x" + std::to_string(width));
 }
 
@@ -68,7 +81,8 @@ bool inside(const Image& image, const CropParams& b) {
 }  // namespace
 
 Image crop(const Image& image, const CropParams& box) {
-  core::check(box.height > 0 && box.width > 0, "crop: box must have a positive size, got " + std::to_string(box.height) +
+  if (!(box.height > 0 && box.width > 0))  // the message is only built on failure (hot path)
+    core::check(false, "crop: box must have a positive size, got " + std::to_string(box.height) +
                                                    "x" + std::to_string(box.width));
   Image out(image.channels, box.height, box.width);  // zero filled: torchvision pads with 0
   for (std::int64_t c = 0; c < image.channels; ++c)
@@ -86,14 +100,16 @@ Image crop(const Image& image, const CropParams& box) {
 Image resize(Image image, std::int64_t height, std::int64_t width) {
   check_size("resize", height, width);
   if (image.height == height && image.width == width) return image;
-  core::check(image.height > 0 && image.width > 0, "resize: cannot resize an empty image " + image.shape_string());
+  if (!(image.height > 0 && image.width > 0))  // the message is only built on failure (hot path)
+    core::check(false, "resize: cannot resize an empty image " + image.shape_string());
   return resample_window(image, 0, 0, image.height, image.width, height, width);
 }
 
 Image resized_crop(Image image, const CropParams& box, std::int64_t height, std::int64_t width) {
   check_size("resized_crop", height, width);
   if (!inside(image, box)) return resize(crop(image, box), height, width);
-  core::check(box.height > 0 && box.width > 0, "resized_crop: box must have a positive size");
+  if (!(box.height > 0 && box.width > 0))  // the message is only built on failure (hot path)
+    core::check(false, "resized_crop: box must have a positive size");
   if (box.height == height && box.width == width) return crop(image, box);
   return resample_window(image, box.top, box.left, box.height, box.width, height, width);
 }

@@ -6,7 +6,8 @@ namespace selfsup::data {
 
 Image solarize(Image image, double threshold) {
   check_channels("solarize", image, {1, 3});
-  core::check(threshold <= 1.0, "solarize: threshold should be at most 1 for a float image, got " + std::to_string(threshold));
+  if (!(threshold <= 1.0))  // the message is only built on failure (hot path)
+    core::check(false, "solarize: threshold should be at most 1 for a float image, got " + std::to_string(threshold));
   // torch.where(img >= threshold, 1 - img, img) with the Python float threshold compared in f32.
   const auto t = static_cast<float>(threshold);
   for (float& v : image.pixels) v = v >= t ? 1.0f - v : v;

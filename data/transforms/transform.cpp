@@ -42,7 +42,8 @@ std::string RandomApply::name() const {
 double uniform(core::Generator& gen, double low, double high) { return low + gen.next_uniform() * (high - low); }
 
 std::int64_t randint(core::Generator& gen, std::int64_t low, std::int64_t high) {
-  core::check(high > low, "randint: empty range [" + std::to_string(low) + ", " + std::to_string(high) + ")");
+  if (!(high > low))  // the message is only built on failure (hot path)
+    core::check(false, "randint: empty range [" + std::to_string(low) + ", " + std::to_string(high) + ")");
   const auto span = static_cast<double>(high - low);
   const auto offset = static_cast<std::int64_t>(std::floor(gen.next_uniform() * span));
   return low + std::min<std::int64_t>(offset, high - low - 1);
