@@ -3,7 +3,7 @@
 // General convs: im2col over a tile of images, then one GEMM per (tile, group): OpenBLAS
 // sgemm/dgemm through cblas when built with it, else Eigen maps. Depthwise convs (one input
 // channel per group) use direct loops. Both backward functions overwrite their outputs.
-// Scratch buffers are thread_local and reused; nothing is saved between calls.
+// Scratch buffers are allocated by the calling thread and kept thread_local for reuse.
 // NOTE: with several OpenMP threads, one team splits the images and each thread calls
 // single-threaded GEMMs (see "schedules" below); OpenBLAS is held to one thread meanwhile.
 #include <omp.h>
@@ -40,6 +40,8 @@ struct ConvGeom {
   Index P, Q;        // output spatial
   Index G, Cg, Kg;   // groups, input / output channels per group
   Index sh, sw, ph, pw, dh, dw;
+  // Offset table of im2col / col2im for narrow maps (see tap_offsets), else null.
+  const std::int32_t* taps = nullptr;
   Index HW() const { return H * W; }
   Index PQ() const { return P * Q; }
   Index CRS() const { return Cg * R * S; }  // rows of one group's column matrix
@@ -75,17 +77,34 @@ ColRange valid_cols(Index offset, Index pad, Index stride, Index width, Index co
   return {lo, hi};
 }
 
+// Per-thread scratch of one call: the column buffer and the packed output tile. All of it is
+// allocated by the calling thread before any OpenMP team starts (so allocation failures throw
+// normally) and kept thread_local for reuse by later calls.
 template <typename T>
-std::vector<T>& scratch(int slot) {
-  thread_local std::vector<T> buffers[3];
-  return buffers[slot];
-}
+struct Workspace {
+  T* col;
+  T* tile;
+};
+
 template <typename T>
-T* scratch_data(int slot, std::size_t count) {
-  auto& buffer = scratch<T>(slot);
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
+class Workspaces {
+ public:
+  Workspaces(int threads, Index col_elems, Index tile_elems)
+      : col_elems_(col_elems), per_thread_(col_elems + tile_elems) {
+    thread_local std::vector<T> buffer;
+    const auto needed = static_cast<std::size_t>(threads * per_thread_);
+    if (buffer.size() < needed) buffer.resize(needed);
+    data_ = buffer.data();
+  }
+  Workspace<T> operator[](int thread) const {
+    T* base = data_ + thread * per_thread_;
+    return {base, base + col_elems_};
+  }
+
+ private:
+  Index col_elems_, per_thread_;
+  T* data_ = nullptr;
+};
 
 // ---- GEMM: C[M, N] = op(A) op(B) (+ C when accumulate), all row-major with leading dims ----
 // With OpenBLAS: cblas directly, so beta = 0 needs no zeroing pass over C (Eigen's `=` clears C
@@ -155,8 +174,8 @@ Index images_per_tile(const ConvGeom& g) {
 constexpr Index kTableMaxWidth = 16;
 
 // table[(r*S + s)*PQ + j]: the offset within an input plane that output position j reads for
-// kernel tap (r, s), or -1 in the padding. Rebuilt per call into thread_local storage; it is
-// R*S*P*Q entries against Cg*R*S*nb*P*Q copies.
+// kernel tap (r, s), or -1 in the padding. Built once per call by the calling thread (R*S*P*Q
+// entries against Cg*R*S*nb*P*Q copies) and shared read-only by the team.
 const std::int32_t* tap_offsets(const ConvGeom& g) {
   thread_local std::vector<std::int32_t> table;
   table.resize(static_cast<std::size_t>(g.R * g.S * g.PQ()));
@@ -177,8 +196,8 @@ const std::int32_t* tap_offsets(const ConvGeom& g) {
 template <typename T>
 void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel, T* col) {
   const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
-  if (g.Q < kTableMaxWidth) {
-    const std::int32_t* table = tap_offsets(g);
+  if (g.taps) {
+    const std::int32_t* table = g.taps;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
     for (Index row = 0; row < rows; ++row) {
       for (Index i = 0; i < nb; ++i) {
@@ -222,7 +241,7 @@ template <typename T>
 void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
             T* grad_x) {
   const Index PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
-  const std::int32_t* table = g.Q < kTableMaxWidth ? tap_offsets(g) : nullptr;
+  const std::int32_t* table = g.taps;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && g.CRS() * ld >= kParallelMin)
   for (Index c = 0; c < g.Cg; ++c) {
     for (Index i = 0; i < nb; ++i) {
@@ -399,23 +418,21 @@ void depthwise_backward_weight(const T* grad_out, const T* x, const ConvGeom& g,
 
 template <typename T>
 void forward_tile(const T* x, const T* weight, const T* bias, const ConvGeom& g, Index n0, Index nb,
-                  bool inner, T* out) {
+                  bool inner, Workspace<T> ws, T* out) {
   const Index PQ = g.PQ(), CRS = g.CRS();
   for (Index group = 0; group < g.G; ++group) {
     const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]
     const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
     if (!(g.pointwise() && nb == 1)) {
-      T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-      im2col(x, g, n0, nb, group, inner, buffer);
-      col = buffer;
+      im2col(x, g, n0, nb, group, inner, ws.col);
+      col = ws.col;
     }
     if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
       gemm<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
               PQ, false);
     } else {
-      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-      gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, tile, nb * PQ, false);
-      unpack_tile(tile, g, n0, nb, group, bias, inner, out);
+      gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, ws.tile, nb * PQ, false);
+      unpack_tile(ws.tile, g, n0, nb, group, bias, inner, out);
     }
   }
   if (nb == 1 && bias) add_bias(g, n0, bias, inner, out);
@@ -423,44 +440,40 @@ void forward_tile(const T* x, const T* weight, const T* bias, const ConvGeom& g,
 
 template <typename T>
 void backward_input_tile(const T* grad_out, const T* weight, const ConvGeom& g, Index n0, Index nb,
-                         bool inner, T* grad_x) {
+                         bool inner, Workspace<T> ws, T* grad_x) {
   const Index PQ = g.PQ(), CRS = g.CRS();
   for (Index group = 0; group < g.G; ++group) {
     const T* w = weight + group * g.Kg * CRS;  // [Kg, CRS]; grad_col = w^T @ grad_out tile
     const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
     if (nb > 1) {
-      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-      pack_tile(grad_out, g, n0, nb, group, inner, tile);
-      go = tile;
+      pack_tile(grad_out, g, n0, nb, group, inner, ws.tile);
+      go = ws.tile;
     }
     if (g.pointwise() && nb == 1) {  // grad_x[n0, group's channels] is a [Cg, HW] block
       gemm<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ, grad_x + (n0 * g.C + group * g.Cg) * g.HW(),
               PQ, false);
       continue;
     }
-    T* col = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-    gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, col, nb * PQ, false);
-    col2im(col, g, n0, nb, group, inner, grad_x);
+    gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, ws.col, nb * PQ, false);
+    col2im(ws.col, g, n0, nb, group, inner, grad_x);
   }
 }
 
 // grad_w[group] [Kg, CRS] (+)= grad_out tile [Kg, nb*PQ] @ col^T [nb*PQ, CRS]
 template <typename T>
 void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Index n0, Index nb,
-                          bool inner, bool accumulate, T* grad_w) {
+                          bool inner, bool accumulate, Workspace<T> ws, T* grad_w) {
   const Index PQ = g.PQ(), CRS = g.CRS();
   for (Index group = 0; group < g.G; ++group) {
     const T* go = grad_out + (n0 * g.K + group * g.Kg) * PQ;
     if (nb > 1) {
-      T* tile = scratch_data<T>(1, static_cast<std::size_t>(g.Kg * nb * PQ));
-      pack_tile(grad_out, g, n0, nb, group, inner, tile);
-      go = tile;
+      pack_tile(grad_out, g, n0, nb, group, inner, ws.tile);
+      go = ws.tile;
     }
     const T* col = x + (n0 * g.C + group * g.Cg) * g.HW();
     if (!(g.pointwise() && nb == 1)) {
-      T* buffer = scratch_data<T>(0, static_cast<std::size_t>(CRS * nb * PQ));
-      im2col(x, g, n0, nb, group, inner, buffer);
-      col = buffer;
+      im2col(x, g, n0, nb, group, inner, ws.col);
+      col = ws.col;
     }
     gemm<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ, grad_w + group * g.Kg * CRS,
             CRS, accumulate);
@@ -473,97 +486,104 @@ void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Inde
 // image_threads: one OpenMP team splits the tiles; each thread runs its tiles' copies and
 //   single-threaded GEMMs, so there is one synchronisation per call and the column buffer
 //   stays in the thread's own cache.
-enum class Schedule { gemm_threads, image_threads };
-
-Schedule schedule_for(const ConvGeom& g) {
-  return omp_get_max_threads() > 1 && !omp_in_parallel() && g.N > 1 ? Schedule::image_threads
-                                                                     : Schedule::gemm_threads;
-}
-
-// Images per tile for image_threads: as images_per_tile, but at least one tile per thread.
-template <typename T>
-Index images_per_thread_tile(const ConvGeom& g, int threads) {
-  return std::max<Index>(1, std::min(images_per_tile<T>(g), (g.N + threads - 1) / threads));
-}
+// How one call is split: images per tile, tile count, and team size (1: gemm_threads).
+struct Plan {
+  Index nb, tiles;
+  int threads;
+};
 
 template <typename T>
-void forward_impl(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
+Plan make_plan(ConvGeom& g) {
+  if (g.Q < kTableMaxWidth) g.taps = tap_offsets(g);
+  const int max_threads = omp_get_max_threads();
+  const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1;
+  Index nb = images_per_tile<T>(g);
+  if (image_threads) nb = std::max<Index>(1, std::min(nb, (g.N + max_threads - 1) / max_threads));
+  return {nb, (g.N + nb - 1) / nb, image_threads ? max_threads : 1};
+}
+
+template <typename T>
+Workspaces<T> make_workspaces(const ConvGeom& g, const Plan& plan) {
+  return Workspaces<T>(plan.threads, g.CRS() * plan.nb * g.PQ(), plan.nb > 1 ? g.Kg * plan.nb * g.PQ() : 0);
+}
+
+template <typename T>
+void forward_impl(const T* x, const T* weight, const T* bias, ConvGeom g, T* out) {
   if (g.N == 0 || g.PQ() == 0) return;
   if (g.depthwise()) return depthwise_forward(x, weight, bias, g, out);
-  if (schedule_for(g) == Schedule::gemm_threads) {
-    const Index nb = images_per_tile<T>(g);
-    for (Index n0 = 0; n0 < g.N; n0 += nb) forward_tile(x, weight, bias, g, n0, std::min(nb, g.N - n0), true, out);
+  const Plan plan = make_plan<T>(g);
+  const Workspaces<T> ws = make_workspaces<T>(g, plan);
+  const auto run = [&](Index t, bool inner, Workspace<T> w) {
+    forward_tile(x, weight, bias, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner, w, out);
+  };
+  if (plan.threads == 1) {
+    for (Index t = 0; t < plan.tiles; ++t) run(t, true, ws[0]);
     return;
   }
-  const Index nb = images_per_thread_tile<T>(g, omp_get_max_threads());
-  const Index tiles = (g.N + nb - 1) / nb;
   const SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index t = 0; t < tiles; ++t) {
-    forward_tile(x, weight, bias, g, t * nb, std::min(nb, g.N - t * nb), false, out);
-  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(plan.threads)
+  for (Index t = 0; t < plan.tiles; ++t) run(t, false, ws[omp_get_thread_num()]);
 }
 
 template <typename T>
-void backward_input_impl(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
+void backward_input_impl(const T* grad_out, const T* weight, ConvGeom g, T* grad_x) {
   if (g.N == 0 || g.HW() == 0) return;
   if (g.PQ() == 0) {
     std::fill(grad_x, grad_x + g.N * g.C * g.HW(), T(0));
     return;
   }
   if (g.depthwise()) return depthwise_backward_input(grad_out, weight, g, grad_x);
-  if (schedule_for(g) == Schedule::gemm_threads) {
-    const Index nb = images_per_tile<T>(g);
-    for (Index n0 = 0; n0 < g.N; n0 += nb) {
-      backward_input_tile(grad_out, weight, g, n0, std::min(nb, g.N - n0), true, grad_x);
-    }
+  const Plan plan = make_plan<T>(g);
+  const Workspaces<T> ws = make_workspaces<T>(g, plan);
+  const auto run = [&](Index t, bool inner, Workspace<T> w) {
+    backward_input_tile(grad_out, weight, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner, w,
+                        grad_x);
+  };
+  if (plan.threads == 1) {
+    for (Index t = 0; t < plan.tiles; ++t) run(t, true, ws[0]);
     return;
   }
-  const Index nb = images_per_thread_tile<T>(g, omp_get_max_threads());
-  const Index tiles = (g.N + nb - 1) / nb;
   const SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index t = 0; t < tiles; ++t) {
-    backward_input_tile(grad_out, weight, g, t * nb, std::min(nb, g.N - t * nb), false, grad_x);
-  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(plan.threads)
+  for (Index t = 0; t < plan.tiles; ++t) run(t, false, ws[omp_get_thread_num()]);
 }
 
 template <typename T>
-void backward_weight_impl(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
+void backward_weight_impl(const T* grad_out, const T* x, ConvGeom g, T* grad_w) {
   const Index KCRS = g.K * g.CRS();
   if (g.N == 0 || g.PQ() == 0) {
     std::fill(grad_w, grad_w + KCRS, T(0));
     return;
   }
   if (g.depthwise()) return depthwise_backward_weight(grad_out, x, g, grad_w);
-  if (schedule_for(g) == Schedule::gemm_threads) {
-    const Index nb = images_per_tile<T>(g);
-    for (Index n0 = 0; n0 < g.N; n0 += nb) {
-      backward_weight_tile(grad_out, x, g, n0, std::min(nb, g.N - n0), true, n0 > 0, grad_w);
-    }
+  const Plan plan = make_plan<T>(g);
+  const Workspaces<T> ws = make_workspaces<T>(g, plan);
+  const auto run = [&](Index t, bool inner, bool accumulate, Workspace<T> w, T* acc) {
+    backward_weight_tile(grad_out, x, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner,
+                         accumulate, w, acc);
+  };
+  if (plan.threads == 1) {
+    for (Index t = 0; t < plan.tiles; ++t) run(t, true, t > 0, ws[0], grad_w);
     return;
   }
-  // Thread t sums a fixed contiguous range of tiles into its own buffer (thread 0: grad_w);
+  // Thread u sums a fixed contiguous range of tiles into its own buffer (thread 0: grad_w);
   // the buffers are then added in thread order, so results are reproducible for a thread count.
-  const int max_threads = omp_get_max_threads();
-  const Index nb = images_per_thread_tile<T>(g, max_threads);
-  const Index tiles = (g.N + nb - 1) / nb;
-  T* partial = scratch_data<T>(2, static_cast<std::size_t>((max_threads - 1) * KCRS));
+  thread_local std::vector<T> partial_buffer;
+  partial_buffer.resize(static_cast<std::size_t>((plan.threads - 1) * KCRS));
+  T* partial = partial_buffer.data();
   const SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel num_threads(max_threads)
+#pragma omp parallel num_threads(plan.threads)
   {
-    const int t = omp_get_thread_num(), threads = omp_get_num_threads();
-    T* acc = t == 0 ? grad_w : partial + (t - 1) * KCRS;
-    const Index begin = tiles * t / threads, end = tiles * (t + 1) / threads;
+    const int u = omp_get_thread_num(), team = omp_get_num_threads();
+    T* acc = u == 0 ? grad_w : partial + (u - 1) * KCRS;
+    const Index begin = plan.tiles * u / team, end = plan.tiles * (u + 1) / team;
     if (begin == end) std::fill(acc, acc + KCRS, T(0));
-    for (Index i = begin; i < end; ++i) {
-      backward_weight_tile(grad_out, x, g, i * nb, std::min(nb, g.N - i * nb), false, i > begin, acc);
-    }
+    for (Index t = begin; t < end; ++t) run(t, false, t > begin, ws[u], acc);
 #pragma omp barrier
 #pragma omp for schedule(static)
     for (Index e = 0; e < KCRS; ++e) {
       T sum = grad_w[e];
-      for (int u = 1; u < threads; ++u) sum += partial[(u - 1) * KCRS + e];
+      for (int v = 1; v < team; ++v) sum += partial[(v - 1) * KCRS + e];
       grad_w[e] = sum;
     }
   }
