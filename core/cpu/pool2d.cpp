@@ -28,33 +28,56 @@ PoolGeom make_geom(const Shape& x, const Shape& out) {
   return {x[0] * x[1], x[2], x[3], out[2], out[3]};
 }
 
+// Outputs q whose window column q*stride - pad + offset lies in [0, width): [lo, hi).
+struct ColRange {
+  Index lo, hi;
+};
+ColRange valid_cols(Index offset, Index pad, Index stride, Index width, Index count) {
+  const auto floor_div = [](Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  const Index lo = std::max<Index>(0, -floor_div(offset - pad, stride));
+  const Index hi = std::min<Index>(count, floor_div(width - 1 + pad - offset, stride) + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// One block of an output row at a time: every window cell (h, kw) updates all outputs of the
+// block, so the running maxima are independent across the block and the compare/select
+// vectorises (local arrays, so nothing aliases). Cells are visited in the same row-major window
+// order as PyTorch's loop, so ties resolve the same way.
+constexpr Index kRowBlock = 64;
+
 template <typename T>
 void max_forward(const T* x, const PoolGeom& g, const Pool2dParams& p, T* out,
                  std::int64_t* indices) {
 #pragma omp parallel for schedule(static) if (g.planes * g.HW() >= kParallelMin)
   for (Index plane = 0; plane < g.planes; ++plane) {
     const T* src = x + plane * g.HW();
-    T* dst = out + plane * g.PQ();
-    std::int64_t* idx = indices + plane * g.PQ();
     for (Index oh = 0; oh < g.P; ++oh) {
       const Index h1 = std::min(oh * p.stride_h - p.pad_h + p.kernel_h, g.H);
       const Index h0 = std::max<Index>(oh * p.stride_h - p.pad_h, 0);
-      for (Index ow = 0; ow < g.Q; ++ow) {
-        const Index w1 = std::min(ow * p.stride_w - p.pad_w + p.kernel_w, g.W);
-        const Index w0 = std::max<Index>(ow * p.stride_w - p.pad_w, 0);
-        Index best_index = h0 * g.W + w0;
-        T best = -std::numeric_limits<T>::infinity();
+      for (Index q0 = 0; q0 < g.Q; q0 += kRowBlock) {
+        const Index nq = std::min(kRowBlock, g.Q - q0);
+        T best[kRowBlock];
+        std::int64_t best_index[kRowBlock];
+        for (Index j = 0; j < nq; ++j) {
+          best[j] = -std::numeric_limits<T>::infinity();
+          best_index[j] = h0 * g.W + std::max<Index>((q0 + j) * p.stride_w - p.pad_w, 0);
+        }
         for (Index h = h0; h < h1; ++h) {
-          for (Index w = w0; w < w1; ++w) {
-            const T v = src[h * g.W + w];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_index = h * g.W + w;
+          for (Index kw = 0; kw < p.kernel_w; ++kw) {
+            const ColRange cols = valid_cols(kw, p.pad_w, p.stride_w, g.W, g.Q);
+            const Index lo = std::max(cols.lo, q0) - q0, hi = std::min(cols.hi, q0 + nq) - q0;
+            const Index offset = h * g.W - p.pad_w + kw + q0 * p.stride_w;  // + j * stride_w
+            for (Index j = lo; j < hi; ++j) {
+              const Index at = offset + j * p.stride_w;
+              const T v = src[at];
+              const bool take = (v > best[j]) | (v != v);  // NaN wins, as in PyTorch
+              best[j] = take ? v : best[j];
+              best_index[j] = take ? at : best_index[j];
             }
           }
         }
-        dst[oh * g.Q + ow] = best;
-        idx[oh * g.Q + ow] = best_index;
+        std::copy(best, best + nq, out + plane * g.PQ() + oh * g.Q + q0);
+        std::copy(best_index, best_index + nq, indices + plane * g.PQ() + oh * g.Q + q0);
       }
     }
   }
