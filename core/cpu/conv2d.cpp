@@ -17,12 +17,13 @@
 #include <vector>
 
 #include "core/cpu/blas_setup.h"
+#include "core/cpu/conv2d_internal.h"
 #include "core/cpu/cpu_backend.h"
 
 namespace selfsup::core::cpu {
 namespace {
 
-using Index = std::int64_t;
+using namespace conv2d_internal;  // NOLINT(google-build-using-namespace): ConvGeom and friends
 
 // Tiling: a GEMM's column count (images x P x Q) should reach kTargetCols, so small feature maps
 // (4x4, 8x8) still give the GEMM a wide problem and OpenBLAS packs the weight matrix once per
@@ -31,51 +32,6 @@ using Index = std::int64_t;
 // cost up to ~20% more CPU time on the 4x4 and 8x8 layers.
 constexpr Index kTargetCols = 1024;
 constexpr std::size_t kMaxColBytes = std::size_t{16} << 20;
-// Loops below this many elements stay single-threaded (thread start-up would dominate).
-constexpr Index kParallelMin = Index{1} << 15;
-
-struct ConvGeom {
-  Index N, C, H, W;  // input
-  Index K, R, S;     // weight
-  Index P, Q;        // output spatial
-  Index G, Cg, Kg;   // groups, input / output channels per group
-  Index sh, sw, ph, pw, dh, dw;
-  // Offset table of im2col / col2im for narrow maps (see tap_offsets), else null.
-  const std::int32_t* taps = nullptr;
-  Index HW() const { return H * W; }
-  Index PQ() const { return P * Q; }
-  Index CRS() const { return Cg * R * S; }  // rows of one group's column matrix
-  bool depthwise() const { return Cg == 1 && G > 1; }
-  // 1x1, stride 1, no padding: the column matrix of one image is the image itself.
-  bool pointwise() const {
-    return R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
-  }
-};
-
-ConvGeom make_geom(const Shape& x, const Shape& weight, const Shape& out, const Conv2dParams& p) {
-  ConvGeom g{};
-  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3];
-  g.K = weight[0], g.R = weight[2], g.S = weight[3];
-  g.P = out[2], g.Q = out[3];
-  g.G = p.groups, g.Cg = weight[1], g.Kg = g.K / p.groups;
-  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
-  g.dh = p.dilation_h, g.dw = p.dilation_w;
-  return g;
-}
-
-Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// Output columns q whose input column q*stride - pad + offset lies in [0, width): [lo, hi).
-struct ColRange {
-  Index lo, hi;
-};
-ColRange valid_cols(Index offset, Index pad, Index stride, Index width, Index count) {
-  // q*stride >= pad - offset  and  q*stride <= width - 1 + pad - offset
-  Index lo = std::max<Index>(0, -floor_div(offset - pad, stride));
-  Index hi = std::min<Index>(count, floor_div(width - 1 + pad - offset, stride) + 1);
-  if (hi < lo) hi = lo;
-  return {lo, hi};
-}
 
 // Per-thread scratch of one call: the column buffer and the packed output tile. All of it is
 // allocated by the calling thread before any OpenMP team starts (so allocation failures throw
@@ -311,105 +267,6 @@ void add_bias(const ConvGeom& g, Index n, const T* bias, bool parallel, T* out) 
     T* dst = out + (n * g.K + k) * PQ;
     const T b = bias[k];
     for (Index j = 0; j < PQ; ++j) dst[j] += b;
-  }
-}
-
-// ---- depthwise (Cg == 1): output channel k reads input channel k / Kg ----
-
-template <typename T>
-void depthwise_forward(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
-  const Index RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (Index n = 0; n < g.N; ++n) {
-    for (Index k = 0; k < g.K; ++k) {
-      const T* plane = x + (n * g.C + k / g.Kg) * g.HW();
-      const T* wk = weight + k * RS;
-      T* o = out + (n * g.K + k) * g.PQ();
-      std::fill(o, o + g.PQ(), bias ? bias[k] : T(0));
-      for (Index p = 0; p < g.P; ++p) {
-        T* orow = o + p * g.Q;
-        for (Index r = 0; r < g.R; ++r) {
-          const Index ih = p * g.sh - g.ph + r * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (Index s = 0; s < g.S; ++s) {
-            const T w = wk[r * g.S + s];
-            const T* src = plane + ih * g.W - g.pw + s * g.dw;
-            const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
-            if (g.sw == 1) {
-              for (Index q = cols.lo; q < cols.hi; ++q) orow[q] += w * src[q];
-            } else {
-              for (Index q = cols.lo; q < cols.hi; ++q) orow[q] += w * src[q * g.sw];
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-template <typename T>
-void depthwise_backward_input(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
-  const Index RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (Index n = 0; n < g.N; ++n) {
-    for (Index c = 0; c < g.C; ++c) {
-      T* plane = grad_x + (n * g.C + c) * g.HW();
-      std::fill(plane, plane + g.HW(), T(0));
-      for (Index j = 0; j < g.Kg; ++j) {
-        const Index k = c * g.Kg + j;
-        const T* go = grad_out + (n * g.K + k) * g.PQ();
-        const T* wk = weight + k * RS;
-        for (Index p = 0; p < g.P; ++p) {
-          const T* gorow = go + p * g.Q;
-          for (Index r = 0; r < g.R; ++r) {
-            const Index ih = p * g.sh - g.ph + r * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (Index s = 0; s < g.S; ++s) {
-              const T w = wk[r * g.S + s];
-              T* dst = plane + ih * g.W - g.pw + s * g.dw;
-              const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
-              if (g.sw == 1) {
-                for (Index q = cols.lo; q < cols.hi; ++q) dst[q] += w * gorow[q];
-              } else {
-                for (Index q = cols.lo; q < cols.hi; ++q) dst[q * g.sw] += w * gorow[q];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-template <typename T>
-void depthwise_backward_weight(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
-  const Index RS = g.R * g.S;
-#pragma omp parallel for schedule(static)
-  for (Index k = 0; k < g.K; ++k) {
-    T* gw = grad_w + k * RS;
-    std::fill(gw, gw + RS, T(0));
-    for (Index n = 0; n < g.N; ++n) {
-      const T* plane = x + (n * g.C + k / g.Kg) * g.HW();
-      const T* go = grad_out + (n * g.K + k) * g.PQ();
-      for (Index p = 0; p < g.P; ++p) {
-        const T* gorow = go + p * g.Q;
-        for (Index r = 0; r < g.R; ++r) {
-          const Index ih = p * g.sh - g.ph + r * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (Index s = 0; s < g.S; ++s) {
-            const T* src = plane + ih * g.W - g.pw + s * g.dw;
-            const ColRange cols = valid_cols(s * g.dw, g.pw, g.sw, g.W, g.Q);
-            T acc = 0;
-            if (g.sw == 1) {
-              for (Index q = cols.lo; q < cols.hi; ++q) acc += gorow[q] * src[q];
-            } else {
-              for (Index q = cols.lo; q < cols.hi; ++q) acc += gorow[q] * src[q * g.sw];
-            }
-            gw[r * g.S + s] += acc;
-          }
-        }
-      }
-    }
   }
 }
 

@@ -69,6 +69,10 @@ std::vector<ConvCase> conv_cases() {
       {"wide map row copies", {2, 3, 6, 19}, {4, 3, 3, 3}, params(1, 1)},
       {"wide map stride 2 dilation 2", {2, 2, 5, 23}, {3, 2, 3, 3}, params(2, 2, 2)},
       {"wide map per-axis parameters", {2, 3, 7, 20}, {2, 3, 2, 3}, mixed},
+      // depthwise maps at least 16 wide run row by row instead of through the padded table
+      {"depthwise wide map row loops", {2, 3, 5, 20}, {6, 1, 3, 3}, params(1, 1, 1, 3)},
+      {"depthwise wide map 5x5 stride 2", {2, 4, 6, 37}, {4, 1, 5, 5}, params(2, 2, 1, 4)},
+      {"depthwise wide map dilation 2", {2, 2, 4, 18}, {2, 1, 3, 3}, params(1, 2, 2, 2)},
   };
 }
 
@@ -146,7 +150,8 @@ TEST_CASE("conv2d: backward functions overwrite their outputs") {
   // The backend gets outputs full of NaN; any accumulation into them would show.
   auto& cpu = cpu::cpu_backend();
   for (const ConvCase& c : {conv_cases()[1], conv_cases()[7], conv_cases()[12], conv_cases()[16],
-                            conv_cases()[20], conv_cases()[22], conv_cases()[23]}) {
+                            conv_cases()[20], conv_cases()[22], conv_cases()[23], conv_cases()[25],
+                            conv_cases()[26]}) {
     SUBCASE(c.name.c_str()) {
       Generator gen(3);
       const Tensor x = Tensor::randn(c.x, gen, DType::f64);
