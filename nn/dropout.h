@@ -53,7 +53,8 @@ class DropPath : public Module {
 };
 
 /// Reseeds every Dropout and DropPath inside `module` (depth first, module i gets seed + i), so a
-/// whole model's randomness follows one seed.
+/// whole model's randomness follows one seed. `module` must be owned by a shared_ptr
+/// (named_modules() uses shared_from_this).
 void seed_dropout(Module& module, std::uint64_t seed);
 
 }  // namespace selfsup::nn

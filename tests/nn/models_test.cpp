@@ -5,6 +5,7 @@
 // MLP heads.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -233,4 +234,17 @@ TEST_CASE("mlp_head: Linear-BN-ReLU stages with nn.Sequential numbering and an o
   CHECK(keys_of(plain) == std::vector<std::string>{"0.weight", "2.weight", "2.bias"});
   nn::MLPHead linear(nn::MLPHeadOptions{.in_features = 8, .out_features = 2});
   CHECK(keys_of(linear) == std::vector<std::string>{"0.weight", "0.bias"});
+}
+
+TEST_CASE("efficientnet: default dropout and stochastic depth are random in training and off in eval") {
+  core::Generator gen(6);
+  auto m = nn::efficientnet_b0(nn::EfficientNetOptions{.num_classes = 4}, gen);
+  const Variable x(Tensor::randn({4, 3, 32, 32}, gen));
+  const Tensor a = (*m)(x).data();
+  const Tensor b = (*m)(x).data();
+  CHECK(core::max_abs_diff(a, b) > 0.0);  // new dropout / drop-path masks each call
+  m->eval();
+  const Tensor c = (*m)(x).data();
+  CHECK(core::max_abs_diff(c, (*m)(x).data()) == 0.0);
+  for (double v : c.to_vector<double>()) CHECK(std::isfinite(v));
 }
