@@ -4,8 +4,11 @@
 //   fmnist: Debian's Fashion-MNIST train split (60000 28x28 grayscale, read from the .gz files).
 // Two views per image, batch 256, drop_last, shuffled. Each case runs a warm-up of 2 batches, then
 // times whole batches for at least --seconds. A plain main() (no Google Benchmark), so the numbers
-// line up with tools/bench_loader_torch.py. Usage:
+// line up with tools/bench_loader_torch.py. Reports wall-clock views/s and views per CPU-second of
+// the process (the latter does not depend on what else runs on the machine). Usage:
 //   bench_loader [--workers N] [--seconds S] [--batch B] [--cases cifar,fmnist]
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +54,12 @@ void run(const char* name, std::shared_ptr<const data::Dataset> dataset, const d
   };
   for (int i = 0; i < 2; ++i) next();  // warm-up: threads started, queue primed
   using clock = std::chrono::steady_clock;
+  auto cpu_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
+  const double cpu_start = cpu_seconds();
   const auto start = clock::now();
   std::int64_t views = 0, batches = 0;
   double elapsed = 0.0;
@@ -62,9 +71,11 @@ void run(const char* name, std::shared_ptr<const data::Dataset> dataset, const d
     ++batches;
     elapsed = std::chrono::duration<double>(clock::now() - start).count();
   }
-  std::printf("selfsup  %-7s workers=%d batch=%lld views/s=%.0f (%lld batches, %.1f s, checksum %.3f)\n", name, workers,
-              static_cast<long long>(batch), static_cast<double>(views) / elapsed, static_cast<long long>(batches), elapsed,
-              checksum);
+  const double cpu = cpu_seconds() - cpu_start;
+  // views per CPU-second (all threads of this process) is insensitive to other load on the machine.
+  std::printf("selfsup  %-7s workers=%d batch=%lld views/s=%.0f views/cpu-s=%.0f (%lld batches, %.1f s, %.1f cpu-s, checksum %.3f)\n",
+              name, workers, static_cast<long long>(batch), static_cast<double>(views) / elapsed,
+              static_cast<double>(views) / cpu, static_cast<long long>(batches), elapsed, cpu, checksum);
   std::fflush(stdout);
 }
 

@@ -60,6 +60,13 @@ def read_idx_gz(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def proc_cpu_seconds(pid):
+    """utime + stime of a process from /proc (Linux), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_init(_):
     torch.set_num_threads(1)
 
@@ -80,6 +87,12 @@ def run(name, dataset, workers, batch, seconds, path):
 
     for _ in range(2):
         next_batch()
+
+    def cpu_now():
+        pids = [w.pid for w in getattr(it, "_workers", [])]
+        return time.process_time() + sum(proc_cpu_seconds(p) for p in pids)
+
+    cpu_start = cpu_now()
     start = time.perf_counter()
     views = batches = 0
     elapsed = 0.0
@@ -88,8 +101,9 @@ def run(name, dataset, workers, batch, seconds, path):
         views += v1.shape[0] + v2.shape[0]
         batches += 1
         elapsed = time.perf_counter() - start
+    cpu = cpu_now() - cpu_start  # main process + workers (an epoch boundary restarts no workers: persistent)
     print(f"torch    {name:<7} workers={workers} batch={batch} path={path} views/s={views / elapsed:.0f} "
-          f"({batches} batches, {elapsed:.1f} s)", flush=True)
+          f"views/cpu-s={views / cpu:.0f} ({batches} batches, {elapsed:.1f} s, {cpu:.1f} cpu-s)", flush=True)
 
 
 def main():
