@@ -479,8 +479,8 @@ def main():
     ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare bytes")
     ap.add_argument("--only", default="", help="only model cases whose name contains this")
     ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--trials", type=int, default=16, help="input draws tried per case (kink margin)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=8, help="input draws tried per case (kink margin)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (fixtures are generated with 1)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cases = [c for c in MODELS if a.only in c]

@@ -57,7 +57,7 @@ TEST_CASE("conv2d_norm_activation: children 0 1 2 and bias only without norm") {
   CHECK(a(Variable(Tensor::randn({2, 4, 5, 5}, gen))).shape() == Shape{2, 8, 5, 5});
 }
 
-TEST_CASE("basic_block: keys, downsample and gradients match finite differences (f64)") {
+TEST_CASE("basic_block: keys and downsample and gradients match finite differences (f64)") {
   core::Generator gen(2);
   auto block = std::make_shared<nn::BasicBlock>(
       nn::ResidualBlockOptions{.inplanes = 3, .planes = 4, .stride = 2, .downsample = true}, gen);
@@ -108,7 +108,7 @@ TEST_CASE("squeeze_excitation: keys and gradients match finite differences (f64)
   }
 }
 
-TEST_CASE("mbconv: torchvision layout, residual rule and gradients match finite differences (f64)") {
+TEST_CASE("mbconv: torchvision layout and residual rule and gradients match finite differences (f64)") {
   core::Generator gen(5);
   // expand 1: no expand conv; block.0 depthwise, block.1 SE, block.2 project.
   nn::MBConv first(nn::MBConvOptions{.input_channels = 8, .out_channels = 4, .expand_ratio = 1}, gen);

@@ -76,7 +76,7 @@ TEST_CASE("init: kaiming_normal fan_out relu has std sqrt(2 / fan_out) and kaimi
   CHECK(u.std == doctest::Approx(bound / std::sqrt(3.0)).epsilon(0.01));
 }
 
-TEST_CASE("init: xavier, uniform, normal, constant and trunc_normal fill in place") {
+TEST_CASE("init: xavier and uniform and normal and constant and trunc_normal fill in place") {
   core::Generator gen(2);
   Tensor w = Tensor::empty({200, 300}, DType::f64);
   const Tensor alias = w;  // a second handle sees the fills
@@ -114,7 +114,7 @@ TEST_CASE("init: a model's initial weights are a function of the generator's see
   CHECK(any_differs);
 }
 
-TEST_CASE("resnet: torchvision init, convs kaiming_normal fan_out relu, BN 1 and 0, fc torch's Linear default") {
+TEST_CASE("resnet: torchvision init with convs kaiming_normal fan_out relu and BN 1 and 0 and fc torch's Linear default") {
   core::Generator gen(3);
   auto m = nn::resnet18(nn::ResNetOptions{}, gen);
   for (const auto& [key, t] : m->state_dict()) {
@@ -161,7 +161,7 @@ TEST_CASE("resnet: zero_init_residual zeroes the last BN weight of every block")
   CHECK(zeroed == 16);
 }
 
-TEST_CASE("efficientnet: torchvision init, convs kaiming_normal fan_out with zero bias, Linear U(+-1/sqrt(out))") {
+TEST_CASE("efficientnet: torchvision init with convs kaiming_normal fan_out and zero bias and Linear U(+-1/sqrt(out))") {
   core::Generator gen(4);
   auto m = nn::efficientnet_b0(nn::EfficientNetOptions{}, gen);
   for (const auto& [key, t] : m->state_dict()) {
@@ -181,7 +181,7 @@ TEST_CASE("efficientnet: torchvision init, convs kaiming_normal fan_out with zer
   }
 }
 
-TEST_CASE("mobilenet_v3: torchvision init, Linear N(0, 0.01) with zero bias") {
+TEST_CASE("mobilenet_v3: torchvision init with Linear N(0 with std 0.01) and zero bias") {
   core::Generator gen(5);
   auto m = nn::mobilenet_v3_large(nn::MobileNetV3Options{}, gen);
   for (const auto& [key, t] : m->state_dict()) {

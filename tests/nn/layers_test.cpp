@@ -64,7 +64,7 @@ TEST_CASE("linear: bias false registers only the weight") {
   CHECK_FALSE(fc.bias().defined());
 }
 
-TEST_CASE("linear: default init is U(-1/sqrt(in), 1/sqrt(in)) for weight and bias") {
+TEST_CASE("linear: default init is U(-1/sqrt(in) to 1/sqrt(in)) for weight and bias") {
   core::Generator gen(3);
   nn::Linear fc(nn::LinearOptions{.in_features = 64, .out_features = 512}, gen);
   const double bound = 1.0 / 8.0;
@@ -87,7 +87,7 @@ TEST_CASE("linear: summary reports 2 x rows x in x out FLOPs") {
 
 // ---- Conv2d ----
 
-TEST_CASE("conv2d: weight shape, stride, padding and groups follow torch") {
+TEST_CASE("conv2d: weight shape and stride and padding and groups follow torch") {
   core::Generator gen(2);
   nn::Conv2d conv(nn::Conv2dOptions{.in_channels = 3, .out_channels = 8, .kernel_size = 3, .stride = 2, .padding = 1}, gen);
   CHECK(state_names(conv) == std::vector<std::string>{"weight", "bias"});
@@ -139,7 +139,7 @@ TEST_CASE("batch_norm2d: registers torch's five state entries with num_batches_t
   CHECK(*bn.options().momentum == 0.1);
 }
 
-TEST_CASE("batch_norm2d: training normalises with batch statistics, updates running stats and counts batches") {
+TEST_CASE("batch_norm2d: training normalises with batch statistics and updates running stats and counts batches") {
   core::Generator gen(5);
   nn::BatchNorm2d bn(nn::BatchNormOptions{.num_features = 3});
   test::widen_parameters(bn);
@@ -204,7 +204,7 @@ TEST_CASE("batch_norm: affine false has no parameters") {
   CHECK(bn.parameters().empty());
 }
 
-TEST_CASE("batch_norm1d: accepts [N, C] and [N, C, L] and rejects other shapes") {
+TEST_CASE("batch_norm1d: accepts N x C and N x C x L and rejects other shapes") {
   core::Generator gen(9);
   nn::BatchNorm1d bn(nn::BatchNormOptions{.num_features = 3});
   CHECK(bn(Variable(Tensor::randn({4, 3}, gen))).shape() == Shape{4, 3});
@@ -231,7 +231,7 @@ TEST_CASE("activations: modules compute their functional ops and Identity return
   CHECK(nn::make_activation(nn::Activation::hardsigmoid)->type_name() == "Hardsigmoid");
 }
 
-TEST_CASE("pooling: max, avg and adaptive pools and flatten give torch's output shapes") {
+TEST_CASE("pooling: max and avg and adaptive pools and flatten give torch's output shapes") {
   core::Generator gen(11);
   const Variable x(Tensor::randn({2, 3, 9, 9}, gen));
   CHECK(nn::MaxPool2d(nn::MaxPool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1})(x).shape() == Shape{2, 3, 5, 5});
@@ -248,7 +248,7 @@ TEST_CASE("pooling: max, avg and adaptive pools and flatten give torch's output 
 
 // ---- Dropout and DropPath ----
 
-TEST_CASE("dropout: training zeroes a fraction p and scales survivors by 1/(1-p); eval is identity") {
+TEST_CASE("dropout: training zeroes a fraction p and scales survivors by 1/(1-p) and eval is identity") {
   nn::Dropout drop(nn::DropoutOptions{.p = 0.3, .seed = 42});
   const std::int64_t n = 200000;
   const Variable x(Tensor::ones({n}));
@@ -323,7 +323,7 @@ TEST_CASE("seed_dropout: reseeds every Dropout and DropPath of a model") {
 
 // ---- load_state_dict errors ----
 
-TEST_CASE("load_state_dict: missing, unexpected and mismatched keys are listed by name and the model is untouched") {
+TEST_CASE("load_state_dict: missing and unexpected and mismatched keys are listed by name and the model is untouched") {
   core::Generator gen(12);
   auto model = std::make_shared<nn::Sequential>();
   model->push_back(std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3}, gen));

@@ -93,14 +93,14 @@ std::vector<std::string> keys_of(const nn::Module& m) {
 
 }  // namespace
 
-TEST_CASE("models: resnet18 state dict matches torchvision's keys, shapes and order") { check_layout("resnet18"); }
-TEST_CASE("models: resnet34 state dict matches torchvision's keys, shapes and order") { check_layout("resnet34"); }
-TEST_CASE("models: resnet50 state dict matches torchvision's keys, shapes and order") { check_layout("resnet50"); }
-TEST_CASE("models: resnet101 state dict matches torchvision's keys, shapes and order") { check_layout("resnet101"); }
-TEST_CASE("models: efficientnet_b0 state dict matches torchvision's keys, shapes and order") {
+TEST_CASE("models: resnet18 state dict matches torchvision's keys and shapes and order") { check_layout("resnet18"); }
+TEST_CASE("models: resnet34 state dict matches torchvision's keys and shapes and order") { check_layout("resnet34"); }
+TEST_CASE("models: resnet50 state dict matches torchvision's keys and shapes and order") { check_layout("resnet50"); }
+TEST_CASE("models: resnet101 state dict matches torchvision's keys and shapes and order") { check_layout("resnet101"); }
+TEST_CASE("models: efficientnet_b0 state dict matches torchvision's keys and shapes and order") {
   check_layout("efficientnet_b0");
 }
-TEST_CASE("models: mobilenet_v3_large state dict matches torchvision's keys, shapes and order") {
+TEST_CASE("models: mobilenet_v3_large state dict matches torchvision's keys and shapes and order") {
   check_layout("mobilenet_v3_large");
 }
 
@@ -132,7 +132,7 @@ TEST_CASE("resnet: num_classes 0 replaces fc by Identity and returns pooled feat
   CHECK(r50->features_dim() == 2048);
 }
 
-TEST_CASE("resnet: CIFAR stem, width multiplier and one input channel change only the expected shapes") {
+TEST_CASE("resnet: CIFAR stem and width multiplier and one input channel change only the expected shapes") {
   core::Generator gen(2);
   auto m = nn::resnet18(nn::ResNetOptions{.num_classes = 10, .cifar_stem = true, .width_multiplier = 0.25, .in_channels = 1}, gen);
   const auto state = m->state_dict();
@@ -179,7 +179,7 @@ TEST_CASE("resnet: summary reports torchvision's FLOPs for resnet18") {
   CHECK(text.find("total FLOPs: 1110845440") != std::string::npos);
 }
 
-TEST_CASE("efficientnet: features, FLOPs and the linear stochastic depth schedule") {
+TEST_CASE("efficientnet: features and FLOPs and the linear stochastic depth schedule") {
   auto m = nn::efficientnet_b0();
   std::int64_t flops = 0;
   for (const auto& r : m->summary({1, 3, 224, 224})) flops += r.flops;
@@ -197,7 +197,7 @@ TEST_CASE("efficientnet: features, FLOPs and the linear stochastic depth schedul
   CHECK((*backbone)(Variable(Tensor::randn({2, 1, 32, 32}, gen))).shape() == Shape{2, 1280});
 }
 
-TEST_CASE("mobilenet_v3: features, FLOPs, and BN eps 1e-3 momentum 0.01") {
+TEST_CASE("mobilenet_v3: features and FLOPs and BN eps 1e-3 momentum 0.01") {
   auto m = nn::mobilenet_v3_large();
   std::int64_t flops = 0;
   for (const auto& r : m->summary({1, 3, 224, 224})) flops += r.flops;
