@@ -7,6 +7,9 @@
 // NOTE: with several OpenMP threads, one team splits the images and each thread calls
 // single-threaded GEMMs (see "schedules" below); OpenBLAS is held to one thread meanwhile.
 #include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -125,9 +128,11 @@ Index images_per_tile(const ConvGeom& g) {
   return std::clamp<Index>(std::min(nb, cap), 1, g.N);
 }
 
-// Maps narrower than this go through a per-tap offset table in im2col / col2im: their rows are
-// too short for row copies to pay off (a 4x4 map has 4-element rows).
+// Outputs narrower than this go through a per-tap offset table in im2col / col2im: their rows
+// are too short for row loops to pay off. Stride 1 rows are masked vector copies, which win
+// from 8 wide on (measured: 4x4 maps ~20% faster with the table, 16x16 ~10% with rows).
 constexpr Index kTableMaxWidth = 16;
+constexpr Index kTableMaxWidthStride1 = 8;
 
 // table[(r*S + s)*PQ + j]: the offset within an input plane that output position j reads for
 // kernel tap (r, s), or -1 in the padding. Built once per call by the calling thread (R*S*P*Q
@@ -145,6 +150,57 @@ const std::int32_t* tap_offsets(const ConvGeom& g) {
           *t++ = inside ? static_cast<std::int32_t>(ih * g.W + iw) : -1;
         }
   return table.data();
+}
+
+// One image row of a column matrix, stride 1: dst[q] = src[q] for q in [lo, hi), 0 elsewhere in
+// [0, n). With AVX-512, masked loads/stores handle a row of up to 16 floats in one go (rows of
+// 4x4..32x32 maps are too short for memcpy calls to pay off); lanes outside [lo, hi) are never
+// read, so src may point into the padding.
+template <typename T>
+inline void copy_row_padded(T* dst, const T* src, Index lo, Index hi, Index n) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index q0 = 0; q0 < n; q0 += kLanes) {
+    const Index m = std::min(kLanes, n - q0);
+    const Index a = std::max<Index>(lo - q0, 0), b = std::min<Index>(hi - q0, m);
+    const std::uint32_t store = (std::uint32_t{1} << m) - 1;
+    const std::uint32_t load = b > a ? ((std::uint32_t{1} << (b - a)) - 1) << a : 0;
+    if constexpr (std::is_same_v<T, float>) {
+      _mm512_mask_storeu_ps(dst + q0, static_cast<__mmask16>(store),
+                            _mm512_maskz_loadu_ps(static_cast<__mmask16>(load), src + q0));
+    } else {
+      _mm512_mask_storeu_pd(dst + q0, static_cast<__mmask8>(store),
+                            _mm512_maskz_loadu_pd(static_cast<__mmask8>(load), src + q0));
+    }
+  }
+#else
+  std::fill(dst, dst + lo, T(0));
+  std::copy(src + lo, src + hi, dst + lo);
+  std::fill(dst + hi, dst + n, T(0));
+#endif
+}
+
+// The adjoint, stride 1: dst[q] += src[q] for q in [lo, hi).
+template <typename T>
+inline void add_row(T* dst, const T* src, Index lo, Index hi) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index q0 = lo; q0 < hi; q0 += kLanes) {
+    const Index m = std::min(kLanes, hi - q0);
+    const std::uint32_t mask = (std::uint32_t{1} << m) - 1;
+    if constexpr (std::is_same_v<T, float>) {
+      const auto k = static_cast<__mmask16>(mask);
+      _mm512_mask_storeu_ps(dst + q0, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + q0),
+                                                       _mm512_maskz_loadu_ps(k, src + q0)));
+    } else {
+      const auto k = static_cast<__mmask8>(mask);
+      _mm512_mask_storeu_pd(dst + q0, k, _mm512_add_pd(_mm512_maskz_loadu_pd(k, dst + q0),
+                                                       _mm512_maskz_loadu_pd(k, src + q0)));
+    }
+  }
+#else
+  for (Index q = lo; q < hi; ++q) dst[q] += src[q];
+#endif
 }
 
 // col [Cg*R*S, nb*P*Q]: row (c, r, s), column (i, p, q) holds x[n0+i, group*Cg + c,
@@ -178,13 +234,13 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool
           std::fill(dst, dst + g.Q, T(0));
           continue;
         }
-        std::fill(dst, dst + cols.lo, T(0));
         const T* src = plane + ih * g.W - g.pw + s * g.dw;
         if (g.sw == 1) {
-          std::copy(src + cols.lo, src + cols.hi, dst + cols.lo);
-        } else {
-          for (Index q = cols.lo; q < cols.hi; ++q) dst[q] = src[q * g.sw];
+          copy_row_padded(dst, src, cols.lo, cols.hi, g.Q);
+          continue;
         }
+        std::fill(dst, dst + cols.lo, T(0));
+        for (Index q = cols.lo; q < cols.hi; ++q) dst[q] = src[q * g.sw];
         std::fill(dst + cols.hi, dst + g.Q, T(0));
       }
     }
@@ -219,7 +275,7 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bo
             if (ih < 0 || ih >= g.H) continue;
             T* dst = plane + ih * g.W - g.pw + s * g.dw;
             if (g.sw == 1) {
-              for (Index q = cols.lo; q < cols.hi; ++q) dst[q] += src[q];
+              add_row(dst, src, cols.lo, cols.hi);
             } else {
               for (Index q = cols.lo; q < cols.hi; ++q) dst[q * g.sw] += src[q];
             }
@@ -351,7 +407,7 @@ struct Plan {
 
 template <typename T>
 Plan make_plan(ConvGeom& g) {
-  if (g.Q < kTableMaxWidth) g.taps = tap_offsets(g);
+  if (g.Q < kTableMaxWidthStride1 || (g.Q < kTableMaxWidth && g.sw != 1)) g.taps = tap_offsets(g);
   const int max_threads = omp_get_max_threads();
   const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1;
   Index nb = images_per_tile<T>(g);

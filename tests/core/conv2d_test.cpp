@@ -65,7 +65,8 @@ std::vector<ConvCase> conv_cases() {
       {"pointwise tiles of several images", {71, 3, 2, 2}, {5, 3, 1, 1}, params(1, 0)},
       {"4x4 map through the offset table", {5, 6, 4, 4}, {7, 6, 3, 3}, params(1, 1)},
       {"8x8 map stride 2 through the offset table", {3, 4, 8, 8}, {5, 4, 3, 3}, params(2, 1)},
-      // maps at least 16 wide: im2col / col2im copy whole rows instead of using the table
+      // stride 1 from 8 wide, and any stride from 16 wide: row copies instead of the table
+      {"11 wide map masked row copies", {2, 3, 5, 11}, {4, 3, 3, 3}, params(1, 1)},
       {"wide map row copies", {2, 3, 6, 19}, {4, 3, 3, 3}, params(1, 1)},
       {"wide map stride 2 dilation 2", {2, 2, 5, 23}, {3, 2, 3, 3}, params(2, 2, 2)},
       {"wide map per-axis parameters", {2, 3, 7, 20}, {2, 3, 2, 3}, mixed},
@@ -150,8 +151,8 @@ TEST_CASE("conv2d: backward functions overwrite their outputs") {
   // The backend gets outputs full of NaN; any accumulation into them would show.
   auto& cpu = cpu::cpu_backend();
   for (const ConvCase& c : {conv_cases()[1], conv_cases()[7], conv_cases()[12], conv_cases()[16],
-                            conv_cases()[20], conv_cases()[22], conv_cases()[23], conv_cases()[25],
-                            conv_cases()[26]}) {
+                            conv_cases()[20], conv_cases()[22], conv_cases()[23], conv_cases()[24],
+                            conv_cases()[26], conv_cases()[27]}) {
     SUBCASE(c.name.c_str()) {
       Generator gen(3);
       const Tensor x = Tensor::randn(c.x, gen, DType::f64);
