@@ -19,6 +19,8 @@ namespace {
 
 using Index = std::int64_t;
 
+// Below this many values the calling thread works alone (a team costs more than it saves).
+constexpr Index kParallelMin = Index{1} << 15;
 // Channels per block in the [N, C] layout, where a channel's values are strided by C.
 constexpr Index kChannelBlock = 64;
 
@@ -58,7 +60,7 @@ template <typename T>
 void forward_planes(const T* x, const T* weight, const T* bias, double eps, const BnGeom& g,
                     T* out, T* save_mean, T* save_invstd) {
   const double inv_m = 1.0 / static_cast<double>(g.M());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.C * g.L >= kParallelMin)
   for (Index c = 0; c < g.C; ++c) {
     double sum = 0;
     for (Index n = 0; n < g.N; ++n) {
@@ -92,7 +94,7 @@ template <typename T>
 void backward_planes(const T* grad_out, const T* x, const T* weight, const T* save_mean,
                      const T* save_invstd, const BnGeom& g, T* grad_x, T* grad_w, T* grad_b) {
   const double inv_m = 1.0 / static_cast<double>(g.M());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.C * g.L >= kParallelMin)
   for (Index c = 0; c < g.C; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];
     double sum_dy = 0, sum_dy_xc = 0;  // sum(dy), sum(dy * (x - mean))
@@ -129,7 +131,7 @@ void forward_rows(const T* x, const T* weight, const T* bias, double eps, const 
                   T* save_mean, T* save_invstd) {
   const double inv_m = 1.0 / static_cast<double>(g.N);
   const Index blocks = (g.C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.C * g.L >= kParallelMin)
   for (Index blk = 0; blk < blocks; ++blk) {
     const Index c0 = blk * kChannelBlock, nc = std::min(kChannelBlock, g.C - c0);
     double mean[kChannelBlock] = {}, sq[kChannelBlock] = {};
@@ -167,7 +169,7 @@ void backward_rows(const T* grad_out, const T* x, const T* weight, const T* save
                    const T* save_invstd, const BnGeom& g, T* grad_x, T* grad_w, T* grad_b) {
   const double inv_m = 1.0 / static_cast<double>(g.N);
   const Index blocks = (g.C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.C * g.L >= kParallelMin)
   for (Index blk = 0; blk < blocks; ++blk) {
     const Index c0 = blk * kChannelBlock, nc = std::min(kChannelBlock, g.C - c0);
     double sum_dy[kChannelBlock] = {}, sum_dy_xc[kChannelBlock] = {};

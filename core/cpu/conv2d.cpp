@@ -7,9 +7,6 @@
 // NOTE: with several OpenMP threads, one team splits the images and each thread calls
 // single-threaded GEMMs (see "schedules" below); OpenBLAS is held to one thread meanwhile.
 #include <omp.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -86,8 +83,8 @@ template <typename T>
 using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
-          Index ldb, T* c, Index ldc, bool accumulate) {
+void gemm_impl(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
+               Index ldb, T* c, Index ldc, bool accumulate) {
   [[maybe_unused]] static const bool linked = blas_ready();  // links the OpenBLAS kernel fix-up
 #ifdef SELFSUP_USE_OPENBLAS
   constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
@@ -150,57 +147,6 @@ const std::int32_t* tap_offsets(const ConvGeom& g) {
           *t++ = inside ? static_cast<std::int32_t>(ih * g.W + iw) : -1;
         }
   return table.data();
-}
-
-// One image row of a column matrix, stride 1: dst[q] = src[q] for q in [lo, hi), 0 elsewhere in
-// [0, n). With AVX-512, masked loads/stores handle a row of up to 16 floats in one go (rows of
-// 4x4..32x32 maps are too short for memcpy calls to pay off); lanes outside [lo, hi) are never
-// read, so src may point into the padding.
-template <typename T>
-inline void copy_row_padded(T* dst, const T* src, Index lo, Index hi, Index n) {
-#if defined(__AVX512F__)
-  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
-  for (Index q0 = 0; q0 < n; q0 += kLanes) {
-    const Index m = std::min(kLanes, n - q0);
-    const Index a = std::max<Index>(lo - q0, 0), b = std::min<Index>(hi - q0, m);
-    const std::uint32_t store = (std::uint32_t{1} << m) - 1;
-    const std::uint32_t load = b > a ? ((std::uint32_t{1} << (b - a)) - 1) << a : 0;
-    if constexpr (std::is_same_v<T, float>) {
-      _mm512_mask_storeu_ps(dst + q0, static_cast<__mmask16>(store),
-                            _mm512_maskz_loadu_ps(static_cast<__mmask16>(load), src + q0));
-    } else {
-      _mm512_mask_storeu_pd(dst + q0, static_cast<__mmask8>(store),
-                            _mm512_maskz_loadu_pd(static_cast<__mmask8>(load), src + q0));
-    }
-  }
-#else
-  std::fill(dst, dst + lo, T(0));
-  std::copy(src + lo, src + hi, dst + lo);
-  std::fill(dst + hi, dst + n, T(0));
-#endif
-}
-
-// The adjoint, stride 1: dst[q] += src[q] for q in [lo, hi).
-template <typename T>
-inline void add_row(T* dst, const T* src, Index lo, Index hi) {
-#if defined(__AVX512F__)
-  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
-  for (Index q0 = lo; q0 < hi; q0 += kLanes) {
-    const Index m = std::min(kLanes, hi - q0);
-    const std::uint32_t mask = (std::uint32_t{1} << m) - 1;
-    if constexpr (std::is_same_v<T, float>) {
-      const auto k = static_cast<__mmask16>(mask);
-      _mm512_mask_storeu_ps(dst + q0, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + q0),
-                                                       _mm512_maskz_loadu_ps(k, src + q0)));
-    } else {
-      const auto k = static_cast<__mmask8>(mask);
-      _mm512_mask_storeu_pd(dst + q0, k, _mm512_add_pd(_mm512_maskz_loadu_pd(k, dst + q0),
-                                                       _mm512_maskz_loadu_pd(k, src + q0)));
-    }
-  }
-#else
-  for (Index q = lo; q < hi; ++q) dst[q] += src[q];
-#endif
 }
 
 // col [Cg*R*S, nb*P*Q]: row (c, r, s), column (i, p, q) holds x[n0+i, group*Cg + c,
@@ -341,10 +287,10 @@ void forward_tile(const T* x, const T* weight, const T* bias, const ConvGeom& g,
       col = ws.col;
     }
     if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
-      gemm<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
+      gemm_impl<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
               PQ, false);
     } else {
-      gemm<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, ws.tile, nb * PQ, false);
+      gemm_impl<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, ws.tile, nb * PQ, false);
       unpack_tile(ws.tile, g, n0, nb, group, bias, inner, out);
     }
   }
@@ -363,11 +309,11 @@ void backward_input_tile(const T* grad_out, const T* weight, const ConvGeom& g, 
       go = ws.tile;
     }
     if (g.pointwise() && nb == 1) {  // grad_x[n0, group's channels] is a [Cg, HW] block
-      gemm<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ, grad_x + (n0 * g.C + group * g.Cg) * g.HW(),
+      gemm_impl<T>(true, false, CRS, PQ, g.Kg, w, CRS, go, PQ, grad_x + (n0 * g.C + group * g.Cg) * g.HW(),
               PQ, false);
       continue;
     }
-    gemm<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, ws.col, nb * PQ, false);
+    gemm_impl<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, ws.col, nb * PQ, false);
     col2im(ws.col, g, n0, nb, group, inner, grad_x);
   }
 }
@@ -388,7 +334,7 @@ void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Inde
       im2col(x, g, n0, nb, group, inner, ws.col);
       col = ws.col;
     }
-    gemm<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ, grad_w + group * g.Kg * CRS,
+    gemm_impl<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ, grad_w + group * g.Kg * CRS,
             CRS, accumulate);
   }
 }
@@ -409,7 +355,7 @@ template <typename T>
 Plan make_plan(ConvGeom& g) {
   if (g.Q < kTableMaxWidthStride1 || (g.Q < kTableMaxWidth && g.sw != 1)) g.taps = tap_offsets(g);
   const int max_threads = omp_get_max_threads();
-  const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1;
+  const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1 && g.worth_threads();
   Index nb = images_per_tile<T>(g);
   if (image_threads) nb = std::max<Index>(1, std::min(nb, (g.N + max_threads - 1) / max_threads));
   return {nb, (g.N + nb - 1) / nb, image_threads ? max_threads : 1};
@@ -424,6 +370,7 @@ template <typename T>
 void forward_impl(const T* x, const T* weight, const T* bias, ConvGeom g, T* out) {
   if (g.N == 0 || g.PQ() == 0) return;
   if (g.depthwise()) return depthwise_forward(x, weight, bias, g, out);
+  if (winograd_applicable(g)) return winograd_forward(x, weight, bias, g, out);
   const Plan plan = make_plan<T>(g);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, Workspace<T> w) {
@@ -446,6 +393,7 @@ void backward_input_impl(const T* grad_out, const T* weight, ConvGeom g, T* grad
     return;
   }
   if (g.depthwise()) return depthwise_backward_input(grad_out, weight, g, grad_x);
+  if (winograd_applicable(g)) return winograd_backward_input(grad_out, weight, g, grad_x);
   const Plan plan = make_plan<T>(g);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, Workspace<T> w) {
@@ -508,6 +456,20 @@ const T* data_or_null(const Tensor& t) {
 }
 
 }  // namespace
+
+namespace conv2d_internal {
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
+          Index ldb, T* c, Index ldc, bool accumulate) {
+  gemm_impl(trans_a, trans_b, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+}
+template void gemm<float>(bool, bool, Index, Index, Index, const float*, Index, const float*, Index, float*,
+                          Index, bool);
+template void gemm<double>(bool, bool, Index, Index, Index, const double*, Index, const double*, Index,
+                           double*, Index, bool);
+
+}  // namespace conv2d_internal
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                 const Conv2dParams& p, Tensor& out) {

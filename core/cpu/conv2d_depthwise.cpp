@@ -24,7 +24,7 @@ constexpr Index kRowMinWidth = 16;
 template <typename T>
 void forward_rows(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
   const Index RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (g.worth_threads())
   for (Index n = 0; n < g.N; ++n) {
     for (Index k = 0; k < g.K; ++k) {
       const T* plane = x + (n * g.C + k / g.Kg) * g.HW();
@@ -55,7 +55,7 @@ void forward_rows(const T* x, const T* weight, const T* bias, const ConvGeom& g,
 template <typename T>
 void backward_input_rows(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
   const Index RS = g.R * g.S;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (g.worth_threads())
   for (Index n = 0; n < g.N; ++n) {
     for (Index c = 0; c < g.C; ++c) {
       T* plane = grad_x + (n * g.C + c) * g.HW();
@@ -89,7 +89,7 @@ void backward_input_rows(const T* grad_out, const T* weight, const ConvGeom& g, 
 template <typename T>
 void backward_weight_rows(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
   const Index RS = g.R * g.S;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.worth_threads())
   for (Index k = 0; k < g.K; ++k) {
     T* gw = grad_w + k * RS;
     std::fill(gw, gw + RS, T(0));
@@ -175,7 +175,7 @@ void forward_table(const T* x, const T* weight, const T* bias, const ConvGeom& g
   const Index RS = g.R * g.S, PQ = g.PQ();
   const std::int32_t* base = planes.base();
   const std::int32_t* tap = planes.tap();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (g.worth_threads())
   for (Index n = 0; n < g.N; ++n) {
     for (Index k = 0; k < g.K; ++k) {
       T* pad = planes.plane();
@@ -198,7 +198,7 @@ void backward_input_table(const T* grad_out, const T* weight, const ConvGeom& g,
   const Index RS = g.R * g.S, PQ = g.PQ();
   const std::int32_t* base = planes.base();
   const std::int32_t* tap = planes.tap();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (g.worth_threads())
   for (Index n = 0; n < g.N; ++n) {
     for (Index c = 0; c < g.C; ++c) {
       T* pad = planes.plane();
@@ -225,7 +225,7 @@ void backward_weight_table(const T* grad_out, const T* x, const ConvGeom& g, T* 
   const Index RS = g.R * g.S, PQ = g.PQ();
   const std::int32_t* base = planes.base();
   const std::int32_t* tap = planes.tap();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.worth_threads())
   for (Index k = 0; k < g.K; ++k) {
     T* pad = planes.plane();
     T* gw = grad_w + k * RS;

@@ -3,8 +3,13 @@
 // Letters: x [N, C, H, W], weight [K, C/G, R, S], out [N, K, P, Q], G groups.
 #pragma once
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/backend.h"
 
@@ -14,6 +19,10 @@ using Index = std::int64_t;
 
 // Loops below this many elements stay single-threaded (thread start-up would dominate).
 constexpr Index kParallelMin = Index{1} << 15;
+// Convolutions below this many multiply-adds run on the calling thread alone: waking a team
+// costs microseconds on an idle machine but milliseconds on a loaded one (measured with
+// libgomp's default wait policy on 2 shared cores), which a tiny conv never earns back.
+constexpr Index kParallelMinMacs = Index{1} << 21;
 
 struct ConvGeom {
   Index N, C, H, W;  // input
@@ -27,6 +36,8 @@ struct ConvGeom {
   Index PQ() const { return P * Q; }
   Index CRS() const { return Cg * R * S; }  // rows of one group's column matrix
   bool depthwise() const { return Cg == 1 && G > 1; }
+  Index macs() const { return N * K * P * Q * Cg * R * S; }  // multiply-adds of the forward
+  bool worth_threads() const { return macs() >= kParallelMinMacs; }
   // 1x1, stride 1, no padding: the column matrix of one image is the image itself.
   bool pointwise() const { return R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
 };
@@ -54,6 +65,72 @@ inline ColRange valid_cols(Index offset, Index pad, Index stride, Index width, I
   const Index hi = std::min<Index>(count, floor_div(width - 1 + pad - offset, stride) + 1);
   return {lo, std::max(lo, hi)};
 }
+
+// One image row of a column matrix, stride 1: dst[q] = src[q] for q in [lo, hi), 0 elsewhere in
+// [0, n). With AVX-512, masked loads/stores handle a row of up to 16 floats in one go (rows of
+// 4x4..32x32 maps are too short for memcpy calls to pay off); lanes outside [lo, hi) are never
+// read, so src may point into the padding.
+template <typename T>
+inline void copy_row_padded(T* dst, const T* src, Index lo, Index hi, Index n) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index q0 = 0; q0 < n; q0 += kLanes) {
+    const Index m = std::min(kLanes, n - q0);
+    const Index a = std::max<Index>(lo - q0, 0), b = std::min<Index>(hi - q0, m);
+    const std::uint32_t store = (std::uint32_t{1} << m) - 1;
+    const std::uint32_t load = b > a ? ((std::uint32_t{1} << (b - a)) - 1) << a : 0;
+    if constexpr (std::is_same_v<T, float>) {
+      _mm512_mask_storeu_ps(dst + q0, static_cast<__mmask16>(store),
+                            _mm512_maskz_loadu_ps(static_cast<__mmask16>(load), src + q0));
+    } else {
+      _mm512_mask_storeu_pd(dst + q0, static_cast<__mmask8>(store),
+                            _mm512_maskz_loadu_pd(static_cast<__mmask8>(load), src + q0));
+    }
+  }
+#else
+  std::fill(dst, dst + lo, T(0));
+  std::copy(src + lo, src + hi, dst + lo);
+  std::fill(dst + hi, dst + n, T(0));
+#endif
+}
+
+// The adjoint, stride 1: dst[q] += src[q] for q in [lo, hi).
+template <typename T>
+inline void add_row(T* dst, const T* src, Index lo, Index hi) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index q0 = lo; q0 < hi; q0 += kLanes) {
+    const Index m = std::min(kLanes, hi - q0);
+    const std::uint32_t mask = (std::uint32_t{1} << m) - 1;
+    if constexpr (std::is_same_v<T, float>) {
+      const auto k = static_cast<__mmask16>(mask);
+      _mm512_mask_storeu_ps(dst + q0, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + q0),
+                                                       _mm512_maskz_loadu_ps(k, src + q0)));
+    } else {
+      const auto k = static_cast<__mmask8>(mask);
+      _mm512_mask_storeu_pd(dst + q0, k, _mm512_add_pd(_mm512_maskz_loadu_pd(k, dst + q0),
+                                                       _mm512_maskz_loadu_pd(k, src + q0)));
+    }
+  }
+#else
+  for (Index q = lo; q < hi; ++q) dst[q] += src[q];
+#endif
+}
+
+/// C[M, N] = op(A) op(B) (+ C when accumulate), all row-major with leading dims: OpenBLAS
+/// (cblas) when built with it, else Eigen. Single-threaded inside an OpenMP team when the
+/// caller holds a SingleThreadedBlas. Defined in conv2d.cpp for float and double.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a, Index lda, const T* b,
+          Index ldb, T* c, Index ldc, bool accumulate);
+
+// Winograd F(2x2, 3x3) (core/cpu/conv2d_winograd.cpp) for 3x3, stride 1, dilation 1, one group.
+/// True when conv2d_forward / conv2d_backward_input of this geometry take the Winograd path.
+bool winograd_applicable(const ConvGeom& g);
+template <typename T>
+void winograd_forward(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out);
+template <typename T>
+void winograd_backward_input(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x);
 
 // Depthwise (Cg == 1): output channel k reads input channel k / Kg. Same contracts as the
 // backend's conv2d_* (outputs overwritten). Instantiated for float and double.

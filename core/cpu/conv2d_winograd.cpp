@@ -1,0 +1,258 @@
+// Winograd F(2x2, 3x3) convolution for 3x3 kernels with stride 1, dilation 1 and one group: the
+// forward pass, and the input gradient (a forward convolution of grad_out with the flipped,
+// transposed kernel and padding 2 - pad). Each 2x2 output tile costs 16 multiplies per input
+// channel instead of 36, and the 16 products become 16 GEMMs:
+//   U[xi] = (G g G^T)[xi]  [Cout, Cin]      (weights, once per call)
+//   V[xi] = (B^T d B)[xi]  [Cin, tiles]     (4x4 input tiles d, stride 2, zero padded)
+//   M[xi] = U[xi] V[xi]    [Cout, tiles]
+//   y     = A^T M A        2x2 output tiles
+// reference: Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016.
+// Letters: x [N, C, H, W], weight [K, C, 3, 3], out [N, K, P, Q]; "in"/"out" below are the
+// problem's own input and output (swapped for the input gradient). Outputs are overwritten.
+// NOTE: the transforms add rounding: f32 results differ from im2col + GEMM by ~1e-6 relative.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "core/cpu/blas_setup.h"
+#include "core/cpu/conv2d_internal.h"
+
+namespace selfsup::core::cpu::conv2d_internal {
+namespace {
+
+// GEMM columns (tiles of several images) per batch, and the cap on one thread's V or M buffer.
+constexpr Index kTargetTiles = 512;
+constexpr Index kMaxBufferBytes = Index{8} << 20;
+
+// One problem: in [N, Cin, Hin, Win] -> out [N, Cout, Hout, Wout], 3x3, zero padding ph / pw.
+struct Problem {
+  Index N, Cin, Hin, Win, Cout, Hout, Wout, ph, pw;
+  Index TP() const { return (Hout + 1) / 2; }  // tile rows
+  Index TQ() const { return (Wout + 1) / 2; }  // tile columns
+  Index tiles() const { return TP() * TQ(); }  // per image
+  Index Hp() const { return 2 * TP() + 2; }    // padded plane covering every tile
+  Index Wp() const { return 2 * TQ() + 2; }
+};
+
+// U[xi][o][i] = (G g G^T)[xi] with g = filter(o, i), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// Filters are transformed in blocks of kWeightBlock inputs into a small [i][16] buffer, then
+// written out as 16 contiguous runs (direct [xi] scatter writes would touch 16 streams at once).
+constexpr Index kWeightBlock = 64;
+
+template <typename T, typename Filter>
+void transform_weights(Index Cout, Index Cin, Filter filter, bool threads, T* U) {
+  const T half = T(0.5);
+  const Index blocks = (Cin + kWeightBlock - 1) / kWeightBlock;
+#pragma omp parallel for collapse(2) schedule(static) if (threads && Cout * Cin >= 4096)
+  for (Index o = 0; o < Cout; ++o) {
+    for (Index blk = 0; blk < blocks; ++blk) {
+      const Index i0 = blk * kWeightBlock, ni = std::min(kWeightBlock, Cin - i0);
+      T u[kWeightBlock][16];
+      for (Index j = 0; j < ni; ++j) {
+        T g[3][3];
+        filter(o, i0 + j, g);
+        T t[4][3];  // G g
+        for (int b = 0; b < 3; ++b) {
+          t[0][b] = g[0][b];
+          t[1][b] = (g[0][b] + g[1][b] + g[2][b]) * half;
+          t[2][b] = (g[0][b] - g[1][b] + g[2][b]) * half;
+          t[3][b] = g[2][b];
+        }
+        for (int a = 0; a < 4; ++a) {  // (G g) G^T
+          u[j][a * 4 + 0] = t[a][0];
+          u[j][a * 4 + 1] = (t[a][0] + t[a][1] + t[a][2]) * half;
+          u[j][a * 4 + 2] = (t[a][0] - t[a][1] + t[a][2]) * half;
+          u[j][a * 4 + 3] = t[a][2];
+        }
+      }
+      for (int xi = 0; xi < 16; ++xi) {
+        T* dst = U + (xi * Cout + o) * Cin + i0;
+        for (Index j = 0; j < ni; ++j) dst[j] = u[j][xi];
+      }
+    }
+  }
+}
+
+// V[xi][c][i*tiles + t] = (B^T d B)[xi] for the 4x4 tile d of image n0+i, channel c, with
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: one Hp x Wp plane per thread of the
+// team this function starts when `parallel` (else one plane, the caller's own).
+template <typename T>
+void transform_input(const T* in, const Problem& pb, Index n0, Index nb, bool parallel, T* pads, T* V) {
+  const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, Wp = pb.Wp(), plane = pb.Hp() * Wp;
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cin * nb >= 16)
+  for (Index c = 0; c < pb.Cin; ++c) {
+    for (Index i = 0; i < nb; ++i) {
+      T* pad = pads + (parallel ? omp_get_thread_num() : 0) * plane;
+      const T* src = in + ((n0 + i) * pb.Cin + c) * pb.Hin * pb.Win;
+      for (Index hp = 0; hp < pb.Hp(); ++hp) {  // each padded row written once
+        const Index h = hp - pb.ph;
+        if (h < 0 || h >= pb.Hin) {
+          std::fill(pad + hp * Wp, pad + (hp + 1) * Wp, T(0));
+        } else {
+          copy_row_padded(pad + hp * Wp, src + h * pb.Win - pb.pw, pb.pw, pb.pw + pb.Win, Wp);
+        }
+      }
+      T* v = V + c * cols + i * tiles;
+      const Index xi_stride = pb.Cin * cols;
+      for (Index ty = 0; ty < pb.TP(); ++ty) {
+        const T* r0 = pad + 2 * ty * Wp;
+        const T* r1 = r0 + Wp;
+        const T* r2 = r1 + Wp;
+        const T* r3 = r2 + Wp;
+        T* out = v + ty * TQ;
+#pragma omp simd
+        for (Index tx = 0; tx < TQ; ++tx) {
+          T t[4][4];  // B^T d
+          for (int b = 0; b < 4; ++b) {
+            const Index col = 2 * tx + b;
+            t[0][b] = r0[col] - r2[col];
+            t[1][b] = r1[col] + r2[col];
+            t[2][b] = r2[col] - r1[col];
+            t[3][b] = r1[col] - r3[col];
+          }
+          for (int a = 0; a < 4; ++a) {  // (B^T d) B
+            out[(a * 4 + 0) * xi_stride + tx] = t[a][0] - t[a][2];
+            out[(a * 4 + 1) * xi_stride + tx] = t[a][1] + t[a][2];
+            out[(a * 4 + 2) * xi_stride + tx] = t[a][2] - t[a][1];
+            out[(a * 4 + 3) * xi_stride + tx] = t[a][1] - t[a][3];
+          }
+        }
+      }
+    }
+  }
+}
+
+// out[n0+i, o] = A^T M A per tile (+ bias[o]), A^T = [1 1 1 0; 0 1 -1 -1]; partial tiles at an
+// odd edge are cropped. `pads` (as for transform_input) gives each thread two rows of scratch.
+template <typename T>
+void transform_output(const T* M, const Problem& pb, Index n0, Index nb, const T* bias, bool parallel,
+                      T* pads, T* out) {
+  const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, plane = pb.Hp() * pb.Wp();
+  const Index xi_stride = pb.Cout * cols;
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cout * nb >= 16)
+  for (Index o = 0; o < pb.Cout; ++o) {
+    for (Index i = 0; i < nb; ++i) {
+      T* row0 = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2 * TQ each, within the plane
+      T* row1 = row0 + 2 * TQ;
+      const T b = bias ? bias[o] : T(0);
+      const T* m = M + o * cols + i * tiles;
+      T* dst = out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
+      for (Index ty = 0; ty < pb.TP(); ++ty) {
+        const T* mt = m + ty * TQ;
+#pragma omp simd
+        for (Index tx = 0; tx < TQ; ++tx) {
+          T s[2][4];  // A^T M
+          for (int col = 0; col < 4; ++col) {
+            const T m0 = mt[(0 + col) * xi_stride + tx], m1 = mt[(4 + col) * xi_stride + tx];
+            const T m2 = mt[(8 + col) * xi_stride + tx], m3 = mt[(12 + col) * xi_stride + tx];
+            s[0][col] = m0 + m1 + m2;
+            s[1][col] = m1 - m2 - m3;
+          }
+          row0[2 * tx] = s[0][0] + s[0][1] + s[0][2] + b;
+          row0[2 * tx + 1] = s[0][1] - s[0][2] - s[0][3] + b;
+          row1[2 * tx] = s[1][0] + s[1][1] + s[1][2] + b;
+          row1[2 * tx + 1] = s[1][1] - s[1][2] - s[1][3] + b;
+        }
+        std::copy(row0, row0 + pb.Wout, dst + 2 * ty * pb.Wout);
+        if (2 * ty + 1 < pb.Hout) std::copy(row1, row1 + pb.Wout, dst + (2 * ty + 1) * pb.Wout);
+      }
+    }
+  }
+}
+
+// Runs a problem with transformed weights U [16][Cout][Cin]: batches of images, one OpenMP
+// team over batches (each thread with its own buffers and single-threaded GEMMs) when there are
+// several threads, else batches in sequence with threaded GEMMs and transforms.
+template <typename T>
+void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads, T* out) {
+  const int max_threads = omp_get_max_threads();
+  const bool team = threads && max_threads > 1 && !omp_in_parallel() && pb.N > 1;
+  const Index tiles = pb.tiles();
+  const Index per_image = 16 * std::max(pb.Cin, pb.Cout) * tiles * static_cast<Index>(sizeof(T));
+  Index nb = std::max<Index>(1, (kTargetTiles + tiles - 1) / tiles);
+  nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
+  nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
+  const Index batches = (pb.N + nb - 1) / nb;
+  const Index v_elems = 16 * pb.Cin * nb * tiles, m_elems = 16 * pb.Cout * nb * tiles;
+  const Index plane = pb.Hp() * pb.Wp();
+  const int buffer_sets = team ? max_threads : 1;
+
+  // All scratch comes from the calling thread, before any team starts.
+  thread_local std::vector<T> scratch;
+  const auto needed = static_cast<std::size_t>(buffer_sets * (v_elems + m_elems) + max_threads * plane);
+  if (scratch.size() < needed) scratch.resize(needed);
+  // NOTE: team members must use these pointers: `scratch` names each thread's own thread_local.
+  T* const buffers = scratch.data();
+  T* const pads = buffers + buffer_sets * (v_elems + m_elems);
+
+  const auto batch = [&](Index b, int set, bool parallel) {
+    const Index n0 = b * nb, count = std::min(nb, pb.N - n0), cols = count * tiles;
+    T* V = buffers + set * (v_elems + m_elems);
+    T* M = V + v_elems;
+    T* my_pads = parallel ? pads : pads + set * plane;  // a team member brings its own plane
+    transform_input(in, pb, n0, count, parallel && threads, my_pads, V);
+    for (int xi = 0; xi < 16; ++xi) {
+      gemm<T>(false, false, pb.Cout, cols, pb.Cin, U + xi * pb.Cout * pb.Cin, pb.Cin, V + xi * pb.Cin * cols,
+              cols, M + xi * pb.Cout * cols, cols, false);
+    }
+    transform_output(M, pb, n0, count, bias, parallel && threads, my_pads, out);
+  };
+  if (!team) {
+    for (Index b = 0; b < batches; ++b) batch(b, 0, true);
+    return;
+  }
+  const SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(max_threads)
+  for (Index b = 0; b < batches; ++b) batch(b, omp_get_thread_num(), false);
+}
+
+template <typename T>
+std::vector<T>& weight_buffer() {
+  thread_local std::vector<T> buffer;
+  return buffer;
+}
+
+}  // namespace
+
+bool winograd_applicable(const ConvGeom& g) {
+  // Narrow channel counts make the 16 GEMMs too thin to pay for the transforms (the 3-channel
+  // stem stays on im2col); padding above 2 has no stride-1 input-gradient counterpart here.
+  return g.R == 3 && g.S == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.G == 1 && g.ph <= 2 &&
+         g.pw <= 2 && g.C >= 16 && g.K >= 16 && g.P >= 2 && g.Q >= 2;
+}
+
+template <typename T>
+void winograd_forward(const T* x, const T* weight, const T* bias, const ConvGeom& g, T* out) {
+  std::vector<T>& U = weight_buffer<T>();
+  U.resize(static_cast<std::size_t>(16 * g.K * g.C));
+  transform_weights<T>(g.K, g.C, [weight, &g](Index k, Index c, T f[3][3]) {
+    const T* src = weight + (k * g.C + c) * 9;
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) f[r][s] = src[r * 3 + s];
+  }, g.worth_threads(), U.data());
+  const Problem pb{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.ph, g.pw};
+  run(x, U.data(), bias, pb, g.worth_threads(), out);
+}
+
+template <typename T>
+void winograd_backward_input(const T* grad_out, const T* weight, const ConvGeom& g, T* grad_x) {
+  // grad_x = conv(grad_out padded by 2 - pad, W') with W'[c, k, r, s] = W[k, c, 2 - r, 2 - s].
+  std::vector<T>& U = weight_buffer<T>();
+  U.resize(static_cast<std::size_t>(16 * g.K * g.C));
+  transform_weights<T>(g.C, g.K, [weight, &g](Index c, Index k, T f[3][3]) {
+    const T* src = weight + (k * g.C + c) * 9;
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) f[r][s] = src[(2 - r) * 3 + (2 - s)];
+  }, g.worth_threads(), U.data());
+  const Problem pb{g.N, g.K, g.P, g.Q, g.C, g.H, g.W, 2 - g.ph, 2 - g.pw};
+  run(grad_out, U.data(), static_cast<const T*>(nullptr), pb, g.worth_threads(), grad_x);
+}
+
+template void winograd_forward<float>(const float*, const float*, const float*, const ConvGeom&, float*);
+template void winograd_forward<double>(const double*, const double*, const double*, const ConvGeom&, double*);
+template void winograd_backward_input<float>(const float*, const float*, const ConvGeom&, float*);
+template void winograd_backward_input<double>(const double*, const double*, const ConvGeom&, double*);
+
+}  // namespace selfsup::core::cpu::conv2d_internal
