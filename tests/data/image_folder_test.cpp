@@ -4,6 +4,7 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,22 @@ TEST_CASE("decode_image: PNG and BMP decode losslessly to CHW") {
     CHECK(img.pixels[static_cast<std::size_t>(2 * 4 + 3)] == 23);
     CHECK(img.pixels[static_cast<std::size_t>(2 * 12 + 1)] == 199);
   }
+}
+
+TEST_CASE("decode_image: a JPEG decodes close to the encoded pixels") {
+  // Guards the configure-time stb patches (data/patch_stb_image.cmake) against breaking valid files.
+  selfsup::test::TempDir dir;
+  write_jpg(dir.file("a.jpg"), 24, 20);
+  const auto img = data::load_image(dir.file("a.jpg"), 3);
+  REQUIRE(img.height == 24);
+  REQUIRE(img.width == 20);
+  const auto original = pattern(24, 20);
+  double error = 0.0;
+  for (std::int64_t c = 0; c < 3; ++c)
+    for (std::int64_t p = 0; p < 24 * 20; ++p)
+      error += std::abs(static_cast<double>(img.pixels[static_cast<std::size_t>(c * 480 + p)]) -
+                        original[static_cast<std::size_t>(p * 3 + c)]);
+  CHECK(error / (3.0 * 480.0) < 3.0);
 }
 
 TEST_CASE("decode_image: grayscale uses PIL's L conversion") {
