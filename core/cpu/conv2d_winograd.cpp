@@ -75,12 +75,36 @@ void transform_weights(Index Cout, Index Cin, Filter filter, bool threads, T* U)
   }
 }
 
+// Tile t = (ty, tx) of an image starts at in_offset[t] = 2 ty Wp + 2 tx in the padded input
+// plane and at out_offset[t] = 2 ty (2 TQ) + 2 tx in a 2TP x 2TQ output plane. With these, the
+// transforms run over all tiles of a plane in one flat loop (gathers and scatters), which
+// vectorises even when a map has only 2 or 4 tiles per row.
+struct TileOffsets {
+  const std::int32_t* in;
+  const std::int32_t* out;
+};
+
+TileOffsets tile_offsets(const Problem& pb) {
+  thread_local std::vector<std::int32_t> offsets;
+  offsets.resize(static_cast<std::size_t>(2 * pb.tiles()));
+  for (Index ty = 0; ty < pb.TP(); ++ty) {
+    for (Index tx = 0; tx < pb.TQ(); ++tx) {
+      offsets[ty * pb.TQ() + tx] = static_cast<std::int32_t>(2 * ty * pb.Wp() + 2 * tx);
+      offsets[pb.tiles() + ty * pb.TQ() + tx] = static_cast<std::int32_t>(4 * ty * pb.TQ() + 2 * tx);
+    }
+  }
+  return {offsets.data(), offsets.data() + pb.tiles()};
+}
+
 // V[xi][c][i*tiles + t] = (B^T d B)[xi] for the 4x4 tile d of image n0+i, channel c, with
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: one Hp x Wp plane per thread of the
 // team this function starts when `parallel` (else one plane, the caller's own).
 template <typename T>
-void transform_input(const T* in, const Problem& pb, Index n0, Index nb, bool parallel, T* pads, T* V) {
-  const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, Wp = pb.Wp(), plane = pb.Hp() * Wp;
+void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets, Index n0, Index nb,
+                     bool parallel, T* pads, T* V) {
+  const Index tiles = pb.tiles(), cols = nb * tiles, Wp = pb.Wp(), plane = pb.Hp() * Wp;
+  const Index xs = pb.Cin * cols;  // stride between the 16 components
+  const std::int32_t* start = offsets.in;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cin * nb >= 16)
   for (Index c = 0; c < pb.Cin; ++c) {
     for (Index i = 0; i < nb; ++i) {
@@ -94,70 +118,63 @@ void transform_input(const T* in, const Problem& pb, Index n0, Index nb, bool pa
           copy_row_padded(pad + hp * Wp, src + h * pb.Win - pb.pw, pb.pw, pb.pw + pb.Win, Wp);
         }
       }
+      const T* r0 = pad;
+      const T* r1 = pad + Wp;
+      const T* r2 = pad + 2 * Wp;
+      const T* r3 = pad + 3 * Wp;
       T* v = V + c * cols + i * tiles;
-      const Index xi_stride = pb.Cin * cols;
-      for (Index ty = 0; ty < pb.TP(); ++ty) {
-        const T* r0 = pad + 2 * ty * Wp;
-        const T* r1 = r0 + Wp;
-        const T* r2 = r1 + Wp;
-        const T* r3 = r2 + Wp;
-        T* out = v + ty * TQ;
 #pragma omp simd
-        for (Index tx = 0; tx < TQ; ++tx) {
-          T t[4][4];  // B^T d
-          for (int b = 0; b < 4; ++b) {
-            const Index col = 2 * tx + b;
-            t[0][b] = r0[col] - r2[col];
-            t[1][b] = r1[col] + r2[col];
-            t[2][b] = r2[col] - r1[col];
-            t[3][b] = r1[col] - r3[col];
-          }
-          for (int a = 0; a < 4; ++a) {  // (B^T d) B
-            out[(a * 4 + 0) * xi_stride + tx] = t[a][0] - t[a][2];
-            out[(a * 4 + 1) * xi_stride + tx] = t[a][1] + t[a][2];
-            out[(a * 4 + 2) * xi_stride + tx] = t[a][2] - t[a][1];
-            out[(a * 4 + 3) * xi_stride + tx] = t[a][1] - t[a][3];
-          }
-        }
+      for (Index t = 0; t < tiles; ++t) {
+        const Index o = start[t];
+        // rows of B^T d, one per column b of the tile
+        const T a0 = r0[o] - r2[o], a1 = r0[o + 1] - r2[o + 1], a2 = r0[o + 2] - r2[o + 2], a3 = r0[o + 3] - r2[o + 3];
+        const T b0 = r1[o] + r2[o], b1 = r1[o + 1] + r2[o + 1], b2 = r1[o + 2] + r2[o + 2], b3 = r1[o + 3] + r2[o + 3];
+        const T c0 = r2[o] - r1[o], c1 = r2[o + 1] - r1[o + 1], c2 = r2[o + 2] - r1[o + 2], c3 = r2[o + 3] - r1[o + 3];
+        const T d0 = r1[o] - r3[o], d1 = r1[o + 1] - r3[o + 1], d2 = r1[o + 2] - r3[o + 2], d3 = r1[o + 3] - r3[o + 3];
+        // (B^T d) B
+        v[0 * xs + t] = a0 - a2, v[1 * xs + t] = a1 + a2, v[2 * xs + t] = a2 - a1, v[3 * xs + t] = a1 - a3;
+        v[4 * xs + t] = b0 - b2, v[5 * xs + t] = b1 + b2, v[6 * xs + t] = b2 - b1, v[7 * xs + t] = b1 - b3;
+        v[8 * xs + t] = c0 - c2, v[9 * xs + t] = c1 + c2, v[10 * xs + t] = c2 - c1, v[11 * xs + t] = c1 - c3;
+        v[12 * xs + t] = d0 - d2, v[13 * xs + t] = d1 + d2, v[14 * xs + t] = d2 - d1, v[15 * xs + t] = d1 - d3;
       }
     }
   }
 }
 
-// out[n0+i, o] = A^T M A per tile (+ bias[o]), A^T = [1 1 1 0; 0 1 -1 -1]; partial tiles at an
-// odd edge are cropped. `pads` (as for transform_input) gives each thread two rows of scratch.
+// out[n0+i, o] = A^T M A per tile (+ bias[o]), A^T = [1 1 1 0; 0 1 -1 -1]: tiles are scattered
+// into a 2TP x 2TQ plane (from `pads`, as in transform_input) whose rows are then copied out,
+// cropping the partial tiles at an odd edge.
 template <typename T>
-void transform_output(const T* M, const Problem& pb, Index n0, Index nb, const T* bias, bool parallel,
-                      T* pads, T* out) {
+void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets, Index n0, Index nb,
+                      const T* bias, bool parallel, T* pads, T* out) {
   const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, plane = pb.Hp() * pb.Wp();
-  const Index xi_stride = pb.Cout * cols;
+  const Index xs = pb.Cout * cols, W2 = 2 * TQ;
+  const std::int32_t* start = offsets.out;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cout * nb >= 16)
   for (Index o = 0; o < pb.Cout; ++o) {
     for (Index i = 0; i < nb; ++i) {
-      T* row0 = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2 * TQ each, within the plane
-      T* row1 = row0 + 2 * TQ;
+      T* y = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2TP x 2TQ <= Hp x Wp
       const T b = bias ? bias[o] : T(0);
       const T* m = M + o * cols + i * tiles;
-      T* dst = out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
-      for (Index ty = 0; ty < pb.TP(); ++ty) {
-        const T* mt = m + ty * TQ;
 #pragma omp simd
-        for (Index tx = 0; tx < TQ; ++tx) {
-          T s[2][4];  // A^T M
-          for (int col = 0; col < 4; ++col) {
-            const T m0 = mt[(0 + col) * xi_stride + tx], m1 = mt[(4 + col) * xi_stride + tx];
-            const T m2 = mt[(8 + col) * xi_stride + tx], m3 = mt[(12 + col) * xi_stride + tx];
-            s[0][col] = m0 + m1 + m2;
-            s[1][col] = m1 - m2 - m3;
-          }
-          row0[2 * tx] = s[0][0] + s[0][1] + s[0][2] + b;
-          row0[2 * tx + 1] = s[0][1] - s[0][2] - s[0][3] + b;
-          row1[2 * tx] = s[1][0] + s[1][1] + s[1][2] + b;
-          row1[2 * tx + 1] = s[1][1] - s[1][2] - s[1][3] + b;
-        }
-        std::copy(row0, row0 + pb.Wout, dst + 2 * ty * pb.Wout);
-        if (2 * ty + 1 < pb.Hout) std::copy(row1, row1 + pb.Wout, dst + (2 * ty + 1) * pb.Wout);
+      for (Index t = 0; t < tiles; ++t) {
+        // A^T M: two rows, per column of M
+        const T s00 = m[0 * xs + t] + m[4 * xs + t] + m[8 * xs + t];
+        const T s01 = m[1 * xs + t] + m[5 * xs + t] + m[9 * xs + t];
+        const T s02 = m[2 * xs + t] + m[6 * xs + t] + m[10 * xs + t];
+        const T s03 = m[3 * xs + t] + m[7 * xs + t] + m[11 * xs + t];
+        const T s10 = m[4 * xs + t] - m[8 * xs + t] - m[12 * xs + t];
+        const T s11 = m[5 * xs + t] - m[9 * xs + t] - m[13 * xs + t];
+        const T s12 = m[6 * xs + t] - m[10 * xs + t] - m[14 * xs + t];
+        const T s13 = m[7 * xs + t] - m[11 * xs + t] - m[15 * xs + t];
+        T* dst = y + start[t];
+        dst[0] = s00 + s01 + s02 + b;
+        dst[1] = s01 - s02 - s03 + b;
+        dst[W2] = s10 + s11 + s12 + b;
+        dst[W2 + 1] = s11 - s12 - s13 + b;
       }
+      T* plane_out = out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
+      for (Index h = 0; h < pb.Hout; ++h) std::copy(y + h * W2, y + h * W2 + pb.Wout, plane_out + h * pb.Wout);
     }
   }
 }
@@ -185,6 +202,7 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
   if (scratch.size() < needed) scratch.resize(needed);
   // NOTE: team members must use these pointers: `scratch` names each thread's own thread_local.
   T* const buffers = scratch.data();
+  const TileOffsets offsets = tile_offsets(pb);
   T* const pads = buffers + buffer_sets * (v_elems + m_elems);
 
   const auto batch = [&](Index b, int set, bool parallel) {
@@ -192,12 +210,12 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
     T* V = buffers + set * (v_elems + m_elems);
     T* M = V + v_elems;
     T* my_pads = parallel ? pads : pads + set * plane;  // a team member brings its own plane
-    transform_input(in, pb, n0, count, parallel && threads, my_pads, V);
+    transform_input(in, pb, offsets, n0, count, parallel && threads, my_pads, V);
     for (int xi = 0; xi < 16; ++xi) {
       gemm<T>(false, false, pb.Cout, cols, pb.Cin, U + xi * pb.Cout * pb.Cin, pb.Cin, V + xi * pb.Cin * cols,
               cols, M + xi * pb.Cout * cols, cols, false);
     }
-    transform_output(M, pb, n0, count, bias, parallel && threads, my_pads, out);
+    transform_output(M, pb, offsets, n0, count, bias, parallel && threads, my_pads, out);
   };
   if (!team) {
     for (Index b = 0; b < batches; ++b) batch(b, 0, true);
