@@ -2,7 +2,7 @@
 # and upstream made later. Used at configure time by data/CMakeLists.txt and by scripts/fuzz.sh:
 #   cmake -DSTB_IN=/usr/include/stb/stb_image.h -DSTB_OUT=build/stb_image_patched.h -P data/patch_stb_image.cmake
 # Each fix is applied only when the header does not already have it. For the memory-safety fixes
-# (1, 2) configuration fails if the code they patch is not found, so a changed header is noticed,
+# (1, 2, 5) configuration fails if the code they patch is not found, so a changed header is noticed,
 # never silently left unpatched; fix 3 (benign undefined behaviour) is skipped in that case.
 file(READ "${STB_IN}" text)
 
@@ -33,6 +33,21 @@ if(fixed EQUAL -1)
   endif()
   string(REPLACE "${anchor}"
     "${anchor}   if (c < 0 || c >= 256) return -1; // selfsup: symbol id out of bounds (corrupt JPEG)\n"
+    text "${text}")
+endif()
+
+# Fix 5 (found by fuzz/fuzz_image.cpp): a scan that uses a Huffman table no DHT defined leaves
+# maxcode[17] without its 0xffffffff sentinel, and the slow-path search in stbi__jpeg_huff_decode
+# runs past maxcode[18]. Bound the search; with a valid table it stops at 17 anyway.
+set(anchor "   for (k=FAST_BITS+1 ; ; ++k)\n")
+string(FIND "${text}" "${anchor}" at)
+if(at EQUAL -1)
+  string(FIND "${text}" "for (k=FAST_BITS+1 ; k < 17 ; ++k)" fixed)
+  if(fixed EQUAL -1)
+    message(FATAL_ERROR "patch_stb_image: Huffman search loop not found in ${STB_IN}; check the header version")
+  endif()
+else()
+  string(REPLACE "${anchor}" "   for (k=FAST_BITS+1 ; k < 17 ; ++k) // selfsup: bounded (undefined tables lack the sentinel)\n"
     text "${text}")
 endif()
 
