@@ -417,6 +417,7 @@ void backward_weight_impl(const T* grad_out, const T* x, ConvGeom g, T* grad_w) 
     return;
   }
   if (g.depthwise()) return depthwise_backward_weight(grad_out, x, g, grad_w);
+  if (winograd_weight_grad_applicable(g)) return winograd_backward_weight(grad_out, x, g, grad_w);
   const Plan plan = make_plan<T>(g);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, bool accumulate, Workspace<T> w, T* acc) {

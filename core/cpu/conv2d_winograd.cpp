@@ -1,6 +1,7 @@
 // Winograd F(2x2, 3x3) convolution for 3x3 kernels with stride 1, dilation 1 and one group: the
-// forward pass, and the input gradient (a forward convolution of grad_out with the flipped,
-// transposed kernel and padding 2 - pad). Each 2x2 output tile costs 16 multiplies per input
+// forward pass, the input gradient (a forward convolution of grad_out with the flipped,
+// transposed kernel and padding 2 - pad), and the weight gradient (the adjoint of the forward's
+// transforms: dU[xi] = sum over tiles of (A dy A^T)[xi] V[xi]^T, grad_w = G^T dU G). Each 2x2 output tile costs 16 multiplies per input
 // channel instead of 36, and the 16 products become 16 GEMMs:
 //   U[xi] = (G g G^T)[xi]  [Cout, Cin]      (weights, once per call)
 //   V[xi] = (B^T d B)[xi]  [Cin, tiles]     (4x4 input tiles d, stride 2, zero padded)
@@ -226,6 +227,131 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
   for (Index b = 0; b < batches; ++b) batch(b, omp_get_thread_num(), false);
 }
 
+// Yhat[xi][o][i*tiles + t] = (A dy A^T)[xi] for the 2x2 tile dy of grad_out image n0+i,
+// channel o (zero past an odd edge): the gradient of the 16 products M of the forward pass.
+template <typename T>
+void transform_grad_output(const T* grad_out, const Problem& pb, const TileOffsets& offsets, Index n0,
+                           Index nb, bool parallel, T* pads, T* Yhat) {
+  const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, plane = pb.Hp() * pb.Wp();
+  const Index xs = pb.Cout * cols, W2 = 2 * TQ;
+  const std::int32_t* start = offsets.out;
+#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cout * nb >= 16)
+  for (Index o = 0; o < pb.Cout; ++o) {
+    for (Index i = 0; i < nb; ++i) {
+      T* g = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2TP x 2TQ, zero past the edge
+      const T* src = grad_out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
+      for (Index h = 0; h < 2 * pb.TP(); ++h) {
+        if (h < pb.Hout) {
+          copy_row_padded(g + h * W2, src + h * pb.Wout, 0, pb.Wout, W2);
+        } else {
+          std::fill(g + h * W2, g + (h + 1) * W2, T(0));
+        }
+      }
+      T* y = Yhat + o * cols + i * tiles;
+#pragma omp simd
+      for (Index t = 0; t < tiles; ++t) {
+        const T* d = g + start[t];
+        const T p = d[0], q = d[1], r = d[W2], u = d[W2 + 1];
+        // rows of A dy: [p q], [p+r q+u], [p-r q-u], [-r -u]; then each row [a b] -> [a a+b a-b -b]
+        const T r1a = p + r, r1b = q + u, r2a = p - r, r2b = q - u;
+        y[0 * xs + t] = p, y[1 * xs + t] = p + q, y[2 * xs + t] = p - q, y[3 * xs + t] = -q;
+        y[4 * xs + t] = r1a, y[5 * xs + t] = r1a + r1b, y[6 * xs + t] = r1a - r1b, y[7 * xs + t] = -r1b;
+        y[8 * xs + t] = r2a, y[9 * xs + t] = r2a + r2b, y[10 * xs + t] = r2a - r2b, y[11 * xs + t] = -r2b;
+        y[12 * xs + t] = -r, y[13 * xs + t] = -r - u, y[14 * xs + t] = u - r, y[15 * xs + t] = u;
+      }
+    }
+  }
+}
+
+// grad_w[o][i] = G^T dU[.][o][i] G (4x4 -> 3x3), G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+template <typename T>
+void inverse_transform_weights(const T* dU, Index Cout, Index Cin, bool threads, T* grad_w) {
+  const T half = T(0.5);
+  const Index xs = Cout * Cin;
+#pragma omp parallel for schedule(static) if (threads && Cout * Cin >= 4096)
+  for (Index o = 0; o < Cout; ++o) {
+    for (Index i = 0; i < Cin; ++i) {
+      const T* u = dU + o * Cin + i;
+      T e[3][4];  // G^T dU
+      for (int b = 0; b < 4; ++b) {
+        const T u0 = u[(0 + b) * xs], u1 = u[(4 + b) * xs], u2 = u[(8 + b) * xs], u3 = u[(12 + b) * xs];
+        e[0][b] = u0 + (u1 + u2) * half;
+        e[1][b] = (u1 - u2) * half;
+        e[2][b] = (u1 + u2) * half + u3;
+      }
+      T* w = grad_w + (o * Cin + i) * 9;
+      for (int a = 0; a < 3; ++a) {  // (G^T dU) G
+        w[a * 3 + 0] = e[a][0] + (e[a][1] + e[a][2]) * half;
+        w[a * 3 + 1] = (e[a][1] - e[a][2]) * half;
+        w[a * 3 + 2] = (e[a][1] + e[a][2]) * half + e[a][3];
+      }
+    }
+  }
+}
+
+// The weight gradient of a forward problem: dU[xi] = sum over batches of Yhat[xi] V[xi]^T, then
+// grad_w = G^T dU G. With a team, thread u sums a fixed range of batches into its own dU and the
+// dU are added in thread order, so results are reproducible for a given thread count.
+template <typename T>
+void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool threads, T* grad_w) {
+  const int max_threads = omp_get_max_threads();
+  const bool team = threads && max_threads > 1 && !omp_in_parallel() && pb.N > 1;
+  const Index tiles = pb.tiles();
+  const Index per_image = 16 * std::max(pb.Cin, pb.Cout) * tiles * static_cast<Index>(sizeof(T));
+  Index nb = std::max<Index>(1, (kTargetTiles + tiles - 1) / tiles);
+  nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
+  nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
+  const Index batches = (pb.N + nb - 1) / nb;
+  const Index v_elems = 16 * pb.Cin * nb * tiles, y_elems = 16 * pb.Cout * nb * tiles;
+  const Index u_elems = 16 * pb.Cout * pb.Cin, set_elems = v_elems + y_elems + u_elems;
+  const Index plane = pb.Hp() * pb.Wp();
+  const int buffer_sets = team ? max_threads : 1;
+
+  thread_local std::vector<T> scratch;
+  const auto needed = static_cast<std::size_t>(buffer_sets * set_elems + max_threads * plane);
+  if (scratch.size() < needed) scratch.resize(needed);
+  T* const buffers = scratch.data();  // NOTE: team members use this pointer, not `scratch`
+  T* const pads = buffers + buffer_sets * set_elems;
+  const TileOffsets offsets = tile_offsets(pb);
+
+  // Adds batch b into set `set`'s dU (overwriting it when !accumulate).
+  const auto batch = [&](Index b, int set, bool parallel, bool accumulate) {
+    const Index n0 = b * nb, count = std::min(nb, pb.N - n0), cols = count * tiles;
+    T* V = buffers + set * set_elems;
+    T* Y = V + v_elems;
+    T* dU = Y + y_elems;
+    T* my_pads = parallel ? pads : pads + set * plane;
+    transform_input(x, pb, offsets, n0, count, parallel && threads, my_pads, V);
+    transform_grad_output(grad_out, pb, offsets, n0, count, parallel && threads, my_pads, Y);
+    for (int xi = 0; xi < 16; ++xi) {
+      gemm<T>(false, true, pb.Cout, pb.Cin, cols, Y + xi * pb.Cout * cols, cols, V + xi * pb.Cin * cols, cols,
+              dU + xi * pb.Cout * pb.Cin, pb.Cin, accumulate);
+    }
+  };
+  T* const dU0 = buffers + v_elems + y_elems;
+  if (!team) {
+    for (Index b = 0; b < batches; ++b) batch(b, 0, true, b > 0);
+  } else {
+    const SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel num_threads(max_threads)
+    {
+      const int u = omp_get_thread_num(), members = omp_get_num_threads();
+      const Index begin = batches * u / members, end = batches * (u + 1) / members;
+      T* mine = buffers + u * set_elems + v_elems + y_elems;
+      if (begin == end) std::fill(mine, mine + u_elems, T(0));
+      for (Index b = begin; b < end; ++b) batch(b, u, false, b > begin);
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (Index e = 0; e < u_elems; ++e) {
+        T sum = dU0[e];
+        for (int v = 1; v < members; ++v) sum += buffers[v * set_elems + v_elems + y_elems + e];
+        dU0[e] = sum;
+      }
+    }
+  }
+  inverse_transform_weights(dU0, pb.Cout, pb.Cin, threads, grad_w);
+}
+
 template <typename T>
 std::vector<T>& weight_buffer() {
   thread_local std::vector<T> buffer;
@@ -268,9 +394,17 @@ void winograd_backward_input(const T* grad_out, const T* weight, const ConvGeom&
   run(grad_out, U.data(), static_cast<const T*>(nullptr), pb, g.worth_threads(), grad_x);
 }
 
+template <typename T>
+void winograd_backward_weight(const T* grad_out, const T* x, const ConvGeom& g, T* grad_w) {
+  const Problem pb{g.N, g.C, g.H, g.W, g.K, g.P, g.Q, g.ph, g.pw};
+  run_weight_grad(x, grad_out, pb, g.worth_threads(), grad_w);
+}
+
 template void winograd_forward<float>(const float*, const float*, const float*, const ConvGeom&, float*);
 template void winograd_forward<double>(const double*, const double*, const double*, const ConvGeom&, double*);
 template void winograd_backward_input<float>(const float*, const float*, const ConvGeom&, float*);
 template void winograd_backward_input<double>(const double*, const double*, const ConvGeom&, double*);
+template void winograd_backward_weight<float>(const float*, const float*, const ConvGeom&, float*);
+template void winograd_backward_weight<double>(const double*, const double*, const ConvGeom&, double*);
 
 }  // namespace selfsup::core::cpu::conv2d_internal

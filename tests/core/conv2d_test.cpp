@@ -77,6 +77,7 @@ std::vector<ConvCase> conv_cases() {
       {"winograd padding 2", {5, 16, 4, 4}, {20, 16, 3, 3}, params(1, 2)},
       {"winograd batches of several images", {37, 16, 4, 4}, {16, 16, 3, 3}, params(1, 1)},
       {"winograd 2x2 output", {2, 24, 4, 3}, {16, 24, 3, 3}, params(1, 0)},
+      {"winograd 12x12 map with the weight gradient on im2col", {2, 16, 12, 12}, {16, 16, 3, 3}, params(1, 1)},
       // at least 2M multiply-adds: with two threads these split images over an OpenMP team
       {"threaded im2col", {40, 8, 8, 8}, {16, 8, 3, 3}, params(1, 1)},
       {"threaded im2col stride 2 wide map", {9, 8, 33, 33}, {16, 8, 3, 3}, params(2, 1)},
