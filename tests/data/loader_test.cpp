@@ -132,8 +132,7 @@ TEST_CASE("loader: stopping mid-epoch joins workers without building the rest of
   }  // destructor stops and joins here
   // At most the consumed batches, the prefetch window and one batch per worker in flight.
   CHECK(probe->calls.load() <= (2 + 3 + 2) * 16);
-  const auto after = probe->calls.load();
-  CHECK(probe->calls.load() == after);
+  CHECK(probe->calls.load() >= 2 * 16);
 }
 
 TEST_CASE("loader: restarting an epoch mid-way starts again from the first batch") {
