@@ -1,8 +1,9 @@
 // CPU 2-d convolution: conv2d_forward / conv2d_backward_input / conv2d_backward_weight.
 // Letters: x [N, C, H, W], weight [K, C/G, R, S], out [N, K, P, Q] (P, Q = output H, W), G groups.
-// General convs: im2col over a tile of images, then one GEMM per (tile, group): OpenBLAS
-// sgemm/dgemm through cblas when built with it, else Eigen maps. Depthwise convs (one input
-// channel per group) use direct loops. Both backward functions overwrite their outputs.
+// Dispatch: depthwise convs (one input channel per group) -> conv2d_depthwise.cpp (direct
+// loops); 3x3 / stride 1 / one group with >= 16 channels -> conv2d_winograd.cpp; everything
+// else here: im2col over a tile of images, then one GEMM per (tile, group) (OpenBLAS through
+// cblas when built with it, else Eigen maps). Both backward functions overwrite their outputs.
 // Scratch buffers are allocated by the calling thread and kept thread_local for reuse.
 // NOTE: with several OpenMP threads, one team splits the images and each thread calls
 // single-threaded GEMMs (see "schedules" below); OpenBLAS is held to one thread meanwhile.
@@ -11,8 +12,6 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <string>
 #include <type_traits>
 #include <vector>
 
