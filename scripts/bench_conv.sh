@@ -3,8 +3,8 @@
 # OMP_WAIT_POLICY=PASSIVE and with the default policy, and torch (tools/bench_conv_torch.py,
 # oneDNN, 2 threads), in one run. Each program runs under scripts/with_cpu_report.sh, which
 # reports the CPU time other processes used meanwhile (the machine is shared; a noisy run shows).
-# Prints one table: median wall ms, process CPU ms per call, and torch / selfsup ratios (> 1 means
-# selfsup is faster).
+# Prints one table: median wall ms, process CPU ms per call, and torch / selfsup wall-time ratios
+# under the same policy (> 1 means selfsup is faster). torch also runs under both policies.
 # Usage: scripts/bench_conv.sh [rounds] [filter]     (env: BUILD_DIR=build, MIN_TIME=0.5)
 #   rounds: how many times the three programs are run in turn (default 2); the table shows the
 #   best median of each case over the rounds. filter: a substring/regex of case names.
@@ -33,11 +33,15 @@ for round in $(seq 1 "$rounds"); do
       >/dev/null 2>"$out/selfsup_${policy}_$round.err" || { cat "$out/selfsup_${policy}_$round.err" >&2; exit 1; }
     grep cpu-report "$out/selfsup_${policy}_$round.err" | tee "$out/selfsup_${policy}_$round.cpu" >&2
   done
-  echo "== round $round: torch" >&2
-  scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_conv_torch.py --threads 2 --min-time "$min_time" \
-    ${filter:+--filter "$filter"} --json "$out/torch_$round.json" >/dev/null 2>"$out/torch_$round.err" \
-    || { cat "$out/torch_$round.err" >&2; exit 1; }
-  grep cpu-report "$out/torch_$round.err" | tee "$out/torch_$round.cpu" >&2
+  for policy in PASSIVE default; do  # torch uses libgomp too, so it gets the same two policies
+    echo "== round $round: torch, OMP_WAIT_POLICY=$policy" >&2
+    env_args=(OMP_NUM_THREADS=2)
+    [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
+    env "${env_args[@]}" scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_conv_torch.py --threads 2 \
+      --min-time "$min_time" ${filter:+--filter "$filter"} --json "$out/torch_${policy}_$round.json" \
+      >/dev/null 2>"$out/torch_${policy}_$round.err" || { cat "$out/torch_${policy}_$round.err" >&2; exit 1; }
+    grep cpu-report "$out/torch_${policy}_$round.err" | tee "$out/torch_${policy}_$round.cpu" >&2
+  done
 done
 
 /usr/bin/python3 - "$out" "$rounds" <<'EOF'
@@ -58,25 +62,32 @@ def selfsup(policy):
                 best[case] = entry
     return best
 
-def torch():
+def torch(policy):
     best = {}
-    for path in glob.glob(os.path.join(out, "torch_*.json")):
+    for path in glob.glob(os.path.join(out, f"torch_{policy}_*.json")):
         for case, r in json.load(open(path)).items():
             entry = (r["ms"], r["cpu_ms"])
             if case not in best or entry[0] < best[case][0]:
                 best[case] = entry
     return best
 
-passive, default, ref = selfsup("PASSIVE"), selfsup("default"), torch()
-print(f"\nconv2d, batch 128, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call")
-print(f"{'case':28s} | {'PASSIVE wall':>12s} {'cpu':>7s} | {'default wall':>12s} {'cpu':>7s} | "
-      f"{'torch wall':>10s} {'cpu':>7s} | {'torch/PASSIVE':>13s} {'torch/default':>13s}")
-for case in sorted(ref, key=lambda c: (c.split("/")[0] != "fwd", list(ref).index(c))):
-    p, d, t = passive.get(case), default.get(case), ref[case]
-    if not p or not d:
-        continue
-    print(f"{case:28s} | {p[0]:12.2f} {p[1]:7.1f} | {d[0]:12.2f} {d[1]:7.1f} | {t[0]:10.2f} {t[1]:7.1f} | "
-          f"{t[0] / p[0]:13.2f} {t[0] / d[0]:13.2f}")
+passive, default = selfsup("PASSIVE"), selfsup("default")
+torch_passive, torch_default = torch("PASSIVE"), torch("default")
+print(f"\nconv2d, batch 128, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call;"
+      " ratio = torch wall / selfsup wall under the same OMP_WAIT_POLICY (> 1: selfsup faster)")
+cols = f"{'ours':>8s} {'cpu':>7s} {'torch':>8s} {'cpu':>7s} {'ratio':>5s}"
+print(f"{'':28s} | {'OMP_WAIT_POLICY=PASSIVE':^38s} | {'OMP_WAIT_POLICY default':^38s} |")
+print(f"{'case':28s} | {cols} | {cols} |")
+order = list(torch_default) or list(torch_passive)
+for case in sorted(order, key=lambda c: (c.split("/")[0] != "fwd", order.index(c))):
+    row = f"{case:28s} |"
+    for mine, ref in ((passive, torch_passive), (default, torch_default)):
+        m, t = mine.get(case), ref.get(case)
+        if m and t:
+            row += f" {m[0]:8.2f} {m[1]:7.1f} {t[0]:8.2f} {t[1]:7.1f} {t[0] / m[0]:5.2f} |"
+        else:
+            row += f" {'-':>38s} |"
+    print(row)
 print("\nother processes' CPU during each run (from scripts/with_cpu_report.sh):")
 for path in sorted(glob.glob(os.path.join(out, "*.cpu"))):
     print(f"  {os.path.basename(path)[:-4]:22s} {open(path).read().strip()}")

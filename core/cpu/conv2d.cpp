@@ -124,11 +124,11 @@ Index images_per_tile(const ConvGeom& g) {
   return std::clamp<Index>(std::min(nb, cap), 1, g.N);
 }
 
-// Outputs narrower than this go through a per-tap offset table in im2col / col2im: their rows
-// are too short for row loops to pay off. Stride 1 rows are masked vector copies, which win
-// from 8 wide on (measured: 4x4 maps ~20% faster with the table, 16x16 ~10% with rows).
-constexpr Index kTableMaxWidth = 16;
-constexpr Index kTableMaxWidthStride1 = 8;
+// im2col / col2im take rows of stride-1 convs from 8 outputs wide on as masked vector copies;
+// narrower stride-1 maps and every strided conv go through a per-tap offset table (measured:
+// 4x4 maps ~20% faster with the table, 16x16 ~10% faster with rows; strided rows are gathers
+// either way, and the table's flat loop vectorises them better).
+constexpr Index kTableMaxWidth = 8;
 
 // table[(r*S + s)*PQ + j]: the offset within an input plane that output position j reads for
 // kernel tap (r, s), or -1 in the padding. Built once per call by the calling thread (R*S*P*Q
@@ -155,13 +155,21 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool
   const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
   if (g.taps) {
     const std::int32_t* table = g.taps;
+    // Without padding every offset is valid: a plain gather (1x1 strided convs).
+    const bool unpadded = g.ph == 0 && g.pw == 0;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
     for (Index row = 0; row < rows; ++row) {
       for (Index i = 0; i < nb; ++i) {
         const T* plane = x + ((n0 + i) * g.C + group * g.Cg + row / RS) * g.HW();
         const std::int32_t* offsets = table + (row % RS) * PQ;
         T* dst = col + row * ld + i * PQ;
-        for (Index j = 0; j < PQ; ++j) dst[j] = offsets[j] >= 0 ? plane[offsets[j]] : T(0);
+        if (unpadded) {
+#pragma omp simd
+          for (Index j = 0; j < PQ; ++j) dst[j] = plane[offsets[j]];
+        } else {
+#pragma omp simd
+          for (Index j = 0; j < PQ; ++j) dst[j] = offsets[j] >= 0 ? plane[offsets[j] >= 0 ? offsets[j] : 0] : T(0);
+        }
       }
     }
     return;
@@ -179,14 +187,7 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool
           std::fill(dst, dst + g.Q, T(0));
           continue;
         }
-        const T* src = plane + ih * g.W - g.pw + s * g.dw;
-        if (g.sw == 1) {
-          copy_row_padded(dst, src, cols.lo, cols.hi, g.Q);
-          continue;
-        }
-        std::fill(dst, dst + cols.lo, T(0));
-        for (Index q = cols.lo; q < cols.hi; ++q) dst[q] = src[q * g.sw];
-        std::fill(dst + cols.hi, dst + g.Q, T(0));
+        copy_row_padded(dst, plane + ih * g.W - g.pw + s * g.dw, cols.lo, cols.hi, g.Q);  // stride 1
       }
     }
   }
@@ -218,12 +219,7 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bo
           for (Index p = 0; p < g.P; ++p, src += g.Q) {
             const Index ih = p * g.sh - g.ph + r * g.dh;
             if (ih < 0 || ih >= g.H) continue;
-            T* dst = plane + ih * g.W - g.pw + s * g.dw;
-            if (g.sw == 1) {
-              add_row(dst, src, cols.lo, cols.hi);
-            } else {
-              for (Index q = cols.lo; q < cols.hi; ++q) dst[q * g.sw] += src[q];
-            }
+            add_row(plane + ih * g.W - g.pw + s * g.dw, src, cols.lo, cols.hi);  // stride 1
           }
         }
       }
@@ -352,7 +348,7 @@ struct Plan {
 
 template <typename T>
 Plan make_plan(ConvGeom& g) {
-  if (g.Q < kTableMaxWidthStride1 || (g.Q < kTableMaxWidth && g.sw != 1)) g.taps = tap_offsets(g);
+  if (g.Q < kTableMaxWidth || g.sw != 1) g.taps = tap_offsets(g);
   const int max_threads = omp_get_max_threads();
   const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1 && g.worth_threads();
   Index nb = images_per_tile<T>(g);
