@@ -19,8 +19,10 @@ inline constexpr std::int64_t kMaxImagePixels = std::int64_t{64} << 20;
 /// Decodes a PNG/JPEG/BMP held in memory into `channels` (1 or 3) uint8 CHW planes. Grayscale uses
 /// PIL's "L" conversion of the RGB decode (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), so it
 /// matches torchvision's ImageFolder + Grayscale on PIL. Throws IoError naming `source` and stb's
-/// reason for corrupt or unsupported data.
-ByteImage decode_image(const void* bytes, std::size_t size, int channels, const std::string& source);
+/// reason for corrupt or unsupported data, for images over `max_pixels` (from the header, before
+/// decoding), and for BMPs shorter than the pixel rows they declare.
+ByteImage decode_image(const void* bytes, std::size_t size, int channels, const std::string& source,
+                       std::int64_t max_pixels = kMaxImagePixels);
 /// Reads `path` (at most kMaxImageFileBytes) and decodes it.
 ByteImage load_image(const std::string& path, int channels);
 /// True when the file name ends in an extension this build can decode (.png .jpg .jpeg .bmp, any case).

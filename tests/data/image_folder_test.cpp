@@ -122,6 +122,24 @@ TEST_CASE("decode_image: a JPEG Huffman table with more than 256 codes is reject
   CHECK(msg.find("dht.jpg") != std::string::npos);
 }
 
+TEST_CASE("decode_image: a BMP shorter than its declared pixel rows is rejected") {
+  // Regression for a fuzzer timeout: 30 header bytes declaring a 7455x7455 image, which stb
+  // would decode (zero-padded) to 167 MB.
+  const std::vector<std::uint8_t> bmp = {0x42, 0x4d, 0x56, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x33, 0x04, 0x00, 0x00, 0x28,
+                                         0x00, 0x00, 0x00, 0x1f, 0x1d, 0x00, 0x00, 0x1f, 0x1d, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00};
+  CHECK(error_of([&] { data::decode_image(bmp.data(), bmp.size(), 3, "big.bmp"); }).find("truncated BMP big.bmp") !=
+        std::string::npos);
+  selfsup::test::TempDir dir;
+  write_bmp(dir.file("a.bmp"), 9, 7);
+  auto bytes = data::read_file(dir.file("a.bmp"));
+  CHECK(data::decode_image(bytes.data(), bytes.size(), 3, "a.bmp").width == 7);
+  bytes.resize(bytes.size() - 30);
+  CHECK(error_of([&] { data::decode_image(bytes.data(), bytes.size(), 3, "cut.bmp"); }).find("truncated BMP cut.bmp") !=
+        std::string::npos);
+  CHECK(error_of([&] { data::decode_image(bytes.data(), bytes.size(), 3, "small.bmp", 10); }).find("limit 10 pixels") !=
+        std::string::npos);
+}
+
 TEST_CASE("decode_image: GIF is not compiled in") {
   const std::vector<std::uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'};
   CHECK(error_of([&] { data::decode_image(gif.data(), gif.size(), 3, "x.gif"); }).find("x.gif") != std::string::npos);
