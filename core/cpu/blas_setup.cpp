@@ -9,6 +9,7 @@
 #include "core/cpu/blas_setup.h"
 
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #ifdef SELFSUP_USE_OPENBLAS
@@ -68,16 +69,28 @@ const bool kSetupDone = [] {
 
 bool blas_ready() { return kSetupDone; }
 
+// Holds may overlap (two threads each running a conv): the first one saves OpenBLAS's thread
+// count and the last one restores it.
+namespace {
+std::mutex hold_mutex;
+int hold_depth = 0;
+int held_threads = 1;
+}  // namespace
+
 SingleThreadedBlas::SingleThreadedBlas() {
 #ifdef SELFSUP_USE_OPENBLAS
-  saved_threads_ = openblas_get_num_threads();
-  if (saved_threads_ != 1) openblas_set_num_threads(1);
+  const std::lock_guard lock(hold_mutex);
+  if (hold_depth++ == 0) {
+    held_threads = openblas_get_num_threads();
+    if (held_threads != 1) openblas_set_num_threads(1);
+  }
 #endif
 }
 
 SingleThreadedBlas::~SingleThreadedBlas() {
 #ifdef SELFSUP_USE_OPENBLAS
-  if (saved_threads_ != 1) openblas_set_num_threads(saved_threads_);
+  const std::lock_guard lock(hold_mutex);
+  if (--hold_depth == 0 && held_threads != 1) openblas_set_num_threads(held_threads);
 #endif
 }
 

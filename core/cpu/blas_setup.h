@@ -16,17 +16,14 @@ bool blas_ready();
 /// RAII: OpenBLAS runs single-threaded while this lives, for GEMMs issued from inside an OpenMP
 /// team (each team thread calls its own GEMM; OpenBLAS threads would oversubscribe the cores).
 /// NOTE: OpenBLAS's thread count is process-wide; a GEMM on another thread meanwhile also runs
-/// single-threaded (slower, still correct). No-op without OpenBLAS: Eigen's own GEMM already
-/// stays single-threaded inside an OpenMP team.
+/// single-threaded (slower, still correct). Overlapping holds nest: the last one restores the
+/// count. No-op without OpenBLAS: Eigen's own GEMM stays single-threaded inside a team.
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas();
   ~SingleThreadedBlas();
   SingleThreadedBlas(const SingleThreadedBlas&) = delete;
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_threads_ = 1;
 };
 
 }  // namespace selfsup::core::cpu
