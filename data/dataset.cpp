@@ -25,7 +25,11 @@ InMemoryDataset::InMemoryDataset(std::vector<std::uint8_t> pixels, std::vector<s
   core::check(channels > 0 && height > 0 && width > 0, "InMemoryDataset: image dims must be positive, got [" +
                                                            std::to_string(channels) + ", " + std::to_string(height) +
                                                            ", " + std::to_string(width) + "]");
-  const auto record = static_cast<std::size_t>(channels * height * width);
+  std::int64_t record_elements = 0;
+  core::check(!__builtin_mul_overflow(channels, height, &record_elements) &&
+                  !__builtin_mul_overflow(record_elements, width, &record_elements),
+              "InMemoryDataset: image dims overflow");
+  const auto record = static_cast<std::size_t>(record_elements);
   core::check(pixels_.size() == record * labels_.size(),
               "InMemoryDataset: " + std::to_string(pixels_.size()) + " pixel bytes do not hold " +
                   std::to_string(labels_.size()) + " records of " + std::to_string(record) + " bytes");

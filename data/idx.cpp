@@ -32,8 +32,13 @@ std::string dims_string(const std::vector<std::int64_t>& dims) {
 }  // namespace
 
 std::int64_t IdxArray::numel() const {
+  // A zero dim makes the array empty whatever the others are (and they may be huge: the parser
+  // only bounds dims by the data they need, so multiplying first could overflow).
+  for (const auto d : dims)
+    if (d == 0) return 0;
   std::int64_t n = 1;
-  for (const auto d : dims) n *= d;
+  for (const auto d : dims)
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<std::int64_t>::max();
   return n;
 }
 
@@ -107,6 +112,7 @@ InMemoryDataset make_idx_dataset(const IdxArray& images, const IdxArray& labels,
   if (images.dims[0] != labels.dims[0])
     fail("idx: " + images_source + " has " + std::to_string(images.dims[0]) + " images but " + labels_source + " has " +
          std::to_string(labels.dims[0]) + " labels");
+  if (images.dims[0] == 0) fail("idx: " + images_source + " holds no images (dims " + dims_string(images.dims) + ")");
   if (images.dims[1] == 0 || images.dims[2] == 0) fail("idx: " + images_source + " has empty images " + dims_string(images.dims));
   std::vector<std::int64_t> label_values(labels.data.size());
   for (std::size_t i = 0; i < labels.data.size(); ++i) {

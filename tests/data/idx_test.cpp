@@ -118,6 +118,19 @@ TEST_CASE("idx: huge declared dimensions do not overflow") {
   CHECK(error_of([&] { data::parse_idx(bytes.data(), bytes.size(), "big.idx"); }).find("truncated data") != std::string::npos);
 }
 
+TEST_CASE("idx: a zero dimension next to huge ones is an empty array and no images") {
+  // Regression for a fuzzer finding: numel() multiplied the huge dims before reaching the zero.
+  std::vector<std::uint8_t> bytes = {0, 0, 0x08, 3};
+  put_be32(bytes, 0xF6000300u), put_be32(bytes, 0xF3FFFFFFu), put_be32(bytes, 0);
+  const auto array = data::parse_idx(bytes.data(), bytes.size(), "zero.idx");
+  CHECK(array.numel() == 0);
+  std::vector<std::uint8_t> empty = {0, 0, 0x08, 3};
+  put_be32(empty, 0), put_be32(empty, 0xFFFFFFFFu), put_be32(empty, 0xFFFFFFFFu);
+  const auto images = data::parse_idx(empty.data(), empty.size(), "none.idx");
+  const data::IdxArray labels{data::IdxType::u8, {0}, {}};
+  CHECK(error_of([&] { data::IdxDataset(images, labels, "none.idx", "l.idx"); }).find("holds no images") != std::string::npos);
+}
+
 TEST_CASE("idx: truncated gzip stream names the file") {
   selfsup::test::TempDir dir;
   write_gzip(dir.file("img.gz"), idx_images(50, 8, 8));
