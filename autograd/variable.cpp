@@ -90,9 +90,8 @@ void Variable::backward(const Tensor& seed, bool retain_graph) const {
   visited.insert(impl_->grad_fn.get());
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
-    if (next < node->inputs().size()) {
-      const Variable& in = node->inputs()[next++];
-      Node* child = in.defined() ? in.impl_->grad_fn.get() : nullptr;
+    if (next < node->edges().size()) {
+      Node* child = node->edges()[next++].fn.get();
       if (child != nullptr && visited.insert(child).second) stack.emplace_back(child, 0);
     } else {
       order.push_back(node);
@@ -110,12 +109,12 @@ void Variable::backward(const Tensor& seed, bool retain_graph) const {
     std::vector<Tensor> grads = node->apply(grad_output);
     for (std::size_t i = 0; i < grads.size(); ++i) {
       if (!grads[i].defined()) continue;
-      const Variable& in = node->inputs()[i];
-      if (in.impl_->grad_fn) {
-        auto [slot, inserted] = pending.try_emplace(in.impl_->grad_fn.get(), grads[i]);
+      const Edge& in = node->edges()[i];
+      if (in.fn) {
+        auto [slot, inserted] = pending.try_emplace(in.fn.get(), grads[i]);
         if (!inserted) slot->second = core::add(slot->second, grads[i]);
-      } else if (in.impl_->requires_grad) {
-        Tensor& g = in.impl_->grad;
+      } else if (in.leaf) {
+        Tensor& g = in.leaf->grad;
         g = g.defined() ? core::add(g, grads[i]) : grads[i];
       }
     }
@@ -143,11 +142,11 @@ std::vector<Tensor> Node::apply(const Tensor& grad_output) {
   check<AutogradError>(!released_, "backward: the graph through '" + name_ +
                                        "' was already freed by an earlier backward(); "
                                        "call backward(retain_graph = true) to go through it twice");
-  std::vector<bool> needs(inputs_.size());
-  std::vector<Shape> shapes(inputs_.size());
-  for (std::size_t i = 0; i < inputs_.size(); ++i) {
-    needs[i] = inputs_[i].requires_grad();
-    if (inputs_[i].defined()) shapes[i] = inputs_[i].shape();
+  std::vector<bool> needs(edges_.size());
+  std::vector<Shape> shapes(edges_.size());
+  for (std::size_t i = 0; i < edges_.size(); ++i) {
+    needs[i] = edges_[i].requires_grad;
+    shapes[i] = edges_[i].shape;
   }
   Gradients grads(std::move(needs));
   grads.set_input_shapes(std::move(shapes));
@@ -169,8 +168,20 @@ Variable make_result(const char* op, Tensor output, std::vector<Variable> inputs
   auto impl = result.impl_ptr();
   auto* mutable_impl = const_cast<VariableImpl*>(impl.get());
   mutable_impl->requires_grad = true;
+  std::vector<Edge> edges(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Variable& in = inputs[i];
+    if (!in.defined()) continue;
+    edges[i].shape = in.shape();
+    edges[i].requires_grad = in.requires_grad();
+    if (in.grad_fn()) {
+      edges[i].fn = in.grad_fn();
+    } else if (in.requires_grad()) {
+      edges[i].leaf = in.impl_ptr();
+    }
+  }
   mutable_impl->grad_fn =
-      std::make_shared<Node>(op, std::move(inputs), std::move(backward), mutable_impl->data.shape());
+      std::make_shared<Node>(op, std::move(edges), std::move(backward), mutable_impl->data.shape());
   return result;
 }
 

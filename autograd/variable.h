@@ -91,13 +91,24 @@ class Gradients {
 /// backward(grad_output, grads): fill grads for the inputs that need them.
 using BackwardFn = std::function<void(const Tensor& grad_output, Gradients& grads)>;
 
+/// What a node keeps of one input: where the input's gradient goes and its shape, never its
+/// data (a backward function captures exactly the tensors it needs). Holding input Variables
+/// instead would keep every intermediate result of the forward alive until backward.
+struct Edge {
+  std::shared_ptr<Node> fn;            // the input's grad_fn when it is an op result
+  std::shared_ptr<VariableImpl> leaf;  // a leaf that requires grad: its .grad receives the sum
+  Shape shape;
+  bool requires_grad = false;
+};
+
 class Node {
  public:
-  Node(std::string name, std::vector<Variable> inputs, BackwardFn backward, Shape output_shape)
-      : name_(std::move(name)), inputs_(std::move(inputs)), backward_(std::move(backward)),
+  Node(std::string name, std::vector<Edge> edges, BackwardFn backward, Shape output_shape)
+      : name_(std::move(name)), edges_(std::move(edges)), backward_(std::move(backward)),
         output_shape_(std::move(output_shape)) {}
   const std::string& name() const { return name_; }
-  const std::vector<Variable>& inputs() const { return inputs_; }
+  /// One edge per op input, in the op's input order.
+  const std::vector<Edge>& edges() const { return edges_; }
   const Shape& output_shape() const { return output_shape_; }
   bool released() const { return released_; }
   /// Runs the backward function; throws if the graph was already freed.
@@ -107,7 +118,7 @@ class Node {
 
  private:
   std::string name_;
-  std::vector<Variable> inputs_;
+  std::vector<Edge> edges_;
   BackwardFn backward_;
   Shape output_shape_;
   bool released_ = false;

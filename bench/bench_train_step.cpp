@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/cpu/cpu_backend.h"
 #include "nn/models/efficientnet.h"
 #include "nn/models/mobilenet_v3.h"
 #include "nn/models/resnet.h"
@@ -54,10 +55,12 @@ int main(int argc, char** argv) try {
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>(i % 10);
   const core::Tensor y = core::Tensor::from_vector(labels);
   std::vector<double> times;
+  std::size_t after_forward = 0;
   for (std::int64_t step = 0; step < warmup + steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     optimizer.zero_grad();
     const autograd::Variable loss = autograd::cross_entropy((*model)(autograd::Variable(x)), y);
+    after_forward = std::max(after_forward, core::cpu::allocated_bytes());
     loss.backward();
     optimizer.step();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -69,7 +72,8 @@ int main(int argc, char** argv) try {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << "selfsup " << model_name << " batch " << batch << ": " << static_cast<double>(batch) / median
             << " images/s (median of " << steps << " steps), peak RSS " << usage.ru_maxrss / 1024 << " MB, threads "
-            << core::get_num_threads() << "\n";
+            << core::get_num_threads() << "; large-block tensor memory: " << after_forward / (1 << 20)
+            << " MB after forward, peak " << core::cpu::peak_allocated_bytes() / (1 << 20) << " MB\n";
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "bench_train_step: " << e.what() << "\n";

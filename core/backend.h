@@ -19,7 +19,8 @@ enum class UnaryOp {
   add_scalar, mul_scalar, pow_scalar, max_scalar, min_scalar, gt_scalar, lt_scalar
 };
 /// out = a (op) b; comparisons give 1 or 0 in the output dtype.
-enum class BinaryOp { add, sub, mul, div, max, min, pow, gt, lt, ge, eq };
+// relu_grad(dy, y) = y > 0 ? dy : 0: ReLU's backward from its saved output in one pass.
+enum class BinaryOp { add, sub, mul, div, max, min, pow, gt, lt, ge, eq, relu_grad };
 enum class ReduceOp { sum, max, min };
 enum class Distribution { uniform, normal, bernoulli };
 

@@ -132,6 +132,9 @@ Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::gt, a, b, 
 Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::lt, a, b, "lt"); }
 Tensor ge(const Tensor& a, const Tensor& b) { return binary(BinaryOp::ge, a, b, "ge"); }
 Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::eq, a, b, "eq"); }
+Tensor relu_backward(const Tensor& grad_out, const Tensor& out) {
+  return binary(BinaryOp::relu_grad, grad_out, out, "relu_backward");
+}
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined("where", cond, "cond");

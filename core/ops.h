@@ -25,6 +25,8 @@ Tensor gt(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, const Tensor& b);
+/// ReLU's gradient from its output: grad_out where out > 0, else 0 (one pass, no mask tensor).
+Tensor relu_backward(const Tensor& grad_out, const Tensor& out);
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 /// cond ? a : b, broadcasting all three.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);

@@ -104,7 +104,7 @@ Variable clamp(const Variable& x, std::optional<double> lo, std::optional<double
 // relu: y = max(x, 0);  dx = dy * (x > 0)
 Variable relu(const Variable& x) {
   const Tensor y = c::relu(x.data());
-  return make_result("relu", y, {x}, [y](const Tensor& dy, Gradients& g) { g.accumulate(0, c::mul(dy, c::gt(y, 0.0))); });
+  return make_result("relu", y, {x}, [y](const Tensor& dy, Gradients& g) { g.accumulate(0, c::relu_backward(dy, y)); });
 }
 
 // sigmoid: y = 1 / (1 + e^-x);  dx = dy * y (1 - y)

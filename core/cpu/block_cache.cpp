@@ -1,5 +1,6 @@
 #include "core/cpu/block_cache.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 
@@ -23,6 +24,7 @@ void* BlockCache::allocate(std::size_t bytes) {
       free_.erase(it);
       cached_ -= size;
       sizes_.emplace(p, size);
+      count_live(size);
       return p;
     }
   }
@@ -34,6 +36,7 @@ void* BlockCache::allocate(std::size_t bytes) {
   }
   std::lock_guard lock(mutex_);
   sizes_.emplace(p, size);
+  count_live(size);
   return p;
 }
 
@@ -48,6 +51,7 @@ void BlockCache::deallocate(void* ptr) noexcept {
   }
   const std::size_t size = it->second;
   sizes_.erase(it);
+  live_ -= size;
   if (cached_ + size > limit_) {
     lock.unlock();
     std::free(ptr);
@@ -67,6 +71,26 @@ void BlockCache::release_all() noexcept {
 std::size_t BlockCache::cached_bytes() const {
   std::lock_guard lock(mutex_);
   return cached_;
+}
+
+void BlockCache::count_live(std::size_t size) {
+  live_ += size;
+  peak_live_ = std::max(peak_live_, live_);
+}
+
+std::size_t BlockCache::live_bytes() const {
+  std::lock_guard lock(mutex_);
+  return live_;
+}
+
+std::size_t BlockCache::peak_live_bytes() const {
+  std::lock_guard lock(mutex_);
+  return peak_live_;
+}
+
+void BlockCache::reset_peak() {
+  std::lock_guard lock(mutex_);
+  peak_live_ = live_;
 }
 
 BlockCache::~BlockCache() { release_all(); }

@@ -29,15 +29,23 @@ class BlockCache {
   /// Frees every cached (unused) block.
   void release_all() noexcept;
   std::size_t cached_bytes() const;
+  /// Bytes of large blocks handed out and not yet freed (size classes), now and at the peak
+  /// since construction or the last reset_peak(). Small blocks are not counted.
+  std::size_t live_bytes() const;
+  std::size_t peak_live_bytes() const;
+  void reset_peak();
 
   /// The size a request is rounded to: multiples of 64 below kMinCachedBytes; above, 8 classes
   /// per power of two, so a reused block wastes at most 12.5%.
   static std::size_t size_class(std::size_t bytes);
 
  private:
+  void count_live(std::size_t size);  // with mutex_ held
+
   mutable std::mutex mutex_;
   std::size_t limit_;
   std::size_t cached_ = 0;
+  std::size_t live_ = 0, peak_live_ = 0;
   std::multimap<std::size_t, void*> free_;        // size class -> block
   std::unordered_map<void*, std::size_t> sizes_;  // live large blocks -> size class
 };

@@ -72,5 +72,10 @@ CpuBackend& cpu_backend();
 void empty_cache();
 /// Bytes of freed blocks currently kept for reuse.
 std::size_t cached_bytes();
+/// Bytes of large (>= 256 KiB) blocks in use by tensors and workspaces, now and at the peak
+/// since start-up or the last reset_peak_allocated_bytes(): like torch.cuda.memory_allocated.
+std::size_t allocated_bytes();
+std::size_t peak_allocated_bytes();
+void reset_peak_allocated_bytes();
 
 }  // namespace selfsup::core::cpu

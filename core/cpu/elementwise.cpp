@@ -118,6 +118,7 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
     case BinaryOp::lt: return binary_kernel<T>(a, b, out, [](T x, T y) { return T(x < y); });
     case BinaryOp::ge: return binary_kernel<T>(a, b, out, [](T x, T y) { return T(x >= y); });
     case BinaryOp::eq: return binary_kernel<T>(a, b, out, [](T x, T y) { return T(x == y); });
+    case BinaryOp::relu_grad: return binary_kernel<T>(a, b, out, [](T x, T y) { return y > T(0) ? x : T(0); });
   }
 }
 

@@ -40,6 +40,9 @@ void CpuBackend::deallocate(void* ptr) noexcept { block_cache().deallocate(ptr);
 void empty_cache() { block_cache().release_all(); }
 
 std::size_t cached_bytes() { return block_cache().cached_bytes(); }
+std::size_t allocated_bytes() { return block_cache().live_bytes(); }
+std::size_t peak_allocated_bytes() { return block_cache().peak_live_bytes(); }
+void reset_peak_allocated_bytes() { block_cache().reset_peak(); }
 
 void CpuBackend::copy_to_host(const void* src, void* host_dst, std::size_t bytes) {
   std::memcpy(host_dst, src, bytes);

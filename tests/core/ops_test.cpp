@@ -60,6 +60,19 @@ TEST_CASE("elementwise: binary ops broadcast like naive loops in f64 and f32") {
   }
 }
 
+TEST_CASE("elementwise: relu_backward passes the gradient where the output is positive") {
+  Generator gen(3);
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    const Tensor grad = Tensor::rand({3, 4, 5}, gen, dtype, -2.0, 2.0);
+    const Tensor out = relu(Tensor::rand({3, 4, 5}, gen, dtype, -1.0, 1.0));
+    const Tensor expected = naive_binary(grad, out, [](double g, double y) { return y > 0 ? g : 0.0; });
+    check_allclose(relu_backward(grad, out), expected, 0, 0);
+    CHECK(sum(eq(relu_backward(grad, out), Tensor::zeros({3, 4, 5}, dtype))).item<double>() > 10);  // some masked
+    // At y == 0 the gradient is 0, as in torch's threshold_backward.
+    check_allclose(relu_backward(Tensor::ones({5}, dtype), Tensor::zeros({5}, dtype)), Tensor::zeros({5}, dtype), 0, 0);
+  }
+}
+
 TEST_CASE("elementwise: strided inputs give the same result as contiguous copies") {
   Generator gen(2);
   const Tensor a = Tensor::randn({4, 6}, gen, DType::f64);
