@@ -1,6 +1,9 @@
 // The autograd engine: accumulation, shared subgraphs, detach, no-grad, freed graphs, errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <memory>
+
 #include "autograd/functions.h"
 #include "core/error.h"
 #include "tests/support/allclose.h"
@@ -22,6 +25,24 @@ TEST_CASE("engine: gradients of a diamond graph add up") {
   const Variable z = sum(y + y * 3.0);  // dz/dx = 8x
   z.backward();
   check_allclose(x.grad(), Tensor::from_vector<double>({8, 16, 24}), 0, 0);
+}
+
+TEST_CASE("engine: the graph does not keep intermediate results that no backward needs") {
+  const Variable x = leaf({0.5, 1, 2}, {3});
+  std::weak_ptr<VariableImpl> mid_weak, exp_weak;
+  Variable out;
+  {
+    const Variable mid = x * 2.0;  // mul by a scalar saves nothing
+    const Variable e = exp(mid);   // exp saves its output's tensor, not the Variable
+    mid_weak = mid.impl_ptr();
+    exp_weak = e.impl_ptr();
+    out = sum(e);
+  }
+  CHECK(mid_weak.expired());
+  CHECK(exp_weak.expired());
+  out.backward();
+  check_allclose(x.grad(), Tensor::from_vector<double>({2 * std::exp(1.0), 2 * std::exp(2.0), 2 * std::exp(4.0)}),
+                 1e-12, 0);
 }
 
 TEST_CASE("engine: a second backward accumulates into leaves") {
