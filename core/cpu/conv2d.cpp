@@ -24,12 +24,15 @@ namespace {
 
 using namespace conv2d_internal;  // NOLINT(google-build-using-namespace): ConvGeom and friends
 
-// Tiling: a GEMM's column count (images x P x Q) should reach kTargetCols, so small feature maps
-// (4x4, 8x8) still give the GEMM a wide problem and OpenBLAS packs the weight matrix once per
-// ~1k columns instead of per image, while one tile's column buffer stays under kMaxColBytes.
-// Measured on the ResNet-18 CIFAR shapes (scripts/bench_conv.sh): 256 columns with a 6 MB cap
-// cost up to ~20% more CPU time on the 4x4 and 8x8 layers.
-constexpr Index kTargetCols = 1024;
+// Tiling: the forward and input-gradient GEMMs take kTargetCols columns (images x P x Q) per
+// tile, so small maps (4x4, 8x8) still make a wide GEMM while the column tile and the output
+// tile stay in L2. The weight gradient's GEMM sums over the columns (its K), and each tile
+// re-reads and re-writes the whole [K, CRS] gradient, so it takes more columns per tile.
+// Measured on the ResNet-18 CIFAR shapes (scripts/bench_conv.sh, quiet machine): 256 columns
+// for forward / input gradient are 10-35% faster than 1024 on the stride-2 and 1x1 layers; the
+// weight gradient is flat between 512 and 2048 columns.
+constexpr Index kTargetCols = 256;
+constexpr Index kTargetColsWeight = 1024;
 constexpr std::size_t kMaxColBytes = std::size_t{16} << 20;
 
 // Per-thread scratch of one call: the column buffer and the packed output tile. All of it is
@@ -114,11 +117,11 @@ void gemm_impl(bool trans_a, bool trans_b, Index M, Index N, Index K, const T* a
 #endif
 }
 
-// Images per tile so that nb * P * Q >= kTargetCols without the column buffer exceeding
+// Images per tile so that nb * P * Q >= target_cols without the column buffer exceeding
 // kMaxColBytes (at least one image).
 template <typename T>
-Index images_per_tile(const ConvGeom& g) {
-  Index nb = std::max<Index>(1, (kTargetCols + g.PQ() - 1) / g.PQ());
+Index images_per_tile(const ConvGeom& g, Index target_cols) {
+  Index nb = std::max<Index>(1, (target_cols + g.PQ() - 1) / g.PQ());
   const std::size_t per_image = static_cast<std::size_t>(g.CRS() * g.PQ()) * sizeof(T);
   const Index cap = std::max<Index>(1, static_cast<Index>(kMaxColBytes / std::max<std::size_t>(per_image, 1)));
   return std::clamp<Index>(std::min(nb, cap), 1, g.N);
@@ -347,11 +350,11 @@ struct Plan {
 };
 
 template <typename T>
-Plan make_plan(ConvGeom& g) {
+Plan make_plan(ConvGeom& g, Index target_cols) {
   if (g.Q < kTableMaxWidth || g.sw != 1) g.taps = tap_offsets(g);
   const int max_threads = omp_get_max_threads();
   const bool image_threads = max_threads > 1 && !omp_in_parallel() && g.N > 1 && g.worth_threads();
-  Index nb = images_per_tile<T>(g);
+  Index nb = images_per_tile<T>(g, target_cols);
   if (image_threads) nb = std::max<Index>(1, std::min(nb, (g.N + max_threads - 1) / max_threads));
   return {nb, (g.N + nb - 1) / nb, image_threads ? max_threads : 1};
 }
@@ -366,7 +369,7 @@ void forward_impl(const T* x, const T* weight, const T* bias, ConvGeom g, T* out
   if (g.N == 0 || g.PQ() == 0) return;
   if (g.depthwise()) return depthwise_forward(x, weight, bias, g, out);
   if (winograd_applicable(g)) return winograd_forward(x, weight, bias, g, out);
-  const Plan plan = make_plan<T>(g);
+  const Plan plan = make_plan<T>(g, kTargetCols);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, Workspace<T> w) {
     forward_tile(x, weight, bias, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner, w, out);
@@ -389,7 +392,7 @@ void backward_input_impl(const T* grad_out, const T* weight, ConvGeom g, T* grad
   }
   if (g.depthwise()) return depthwise_backward_input(grad_out, weight, g, grad_x);
   if (winograd_applicable(g)) return winograd_backward_input(grad_out, weight, g, grad_x);
-  const Plan plan = make_plan<T>(g);
+  const Plan plan = make_plan<T>(g, kTargetCols);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, Workspace<T> w) {
     backward_input_tile(grad_out, weight, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner, w,
@@ -413,7 +416,7 @@ void backward_weight_impl(const T* grad_out, const T* x, ConvGeom g, T* grad_w) 
   }
   if (g.depthwise()) return depthwise_backward_weight(grad_out, x, g, grad_w);
   if (winograd_weight_grad_applicable(g)) return winograd_backward_weight(grad_out, x, g, grad_w);
-  const Plan plan = make_plan<T>(g);
+  const Plan plan = make_plan<T>(g, kTargetColsWeight);
   const Workspaces<T> ws = make_workspaces<T>(g, plan);
   const auto run = [&](Index t, bool inner, bool accumulate, Workspace<T> w, T* acc) {
     backward_weight_tile(grad_out, x, g, t * plan.nb, std::min(plan.nb, g.N - t * plan.nb), inner,

@@ -24,8 +24,19 @@ namespace selfsup::core::cpu::conv2d_internal {
 namespace {
 
 // GEMM columns (tiles of several images) per batch, and the cap on one thread's V or M buffer.
-constexpr Index kTargetTiles = 512;
+// Measured (scripts/bench_conv.sh, interleaved runs): 256 tiles beat 64, 128 and 512 on the
+// 16x16, 8x8 and 4x4 layers of ResNet-18 (V and M of a batch then stay near L2 size).
+constexpr Index kTargetTiles = 256;
 constexpr Index kMaxBufferBytes = Index{8} << 20;
+
+// Distance between the 16 component matrices of V, M and Yhat. rows * cols is usually a power of
+// two, and 16 streams that far apart fall into the same cache sets: the transforms, which touch
+// all 16 per tile, then thrash L1 and L2 (measured: transform_input took a quarter of a 512->512
+// 4x4 forward+backward). One cache line of skew per component spreads them over distinct sets.
+template <typename T>
+Index component_stride(Index rows, Index cols) {
+  return rows * cols + 64 / static_cast<Index>(sizeof(T));
+}
 
 // One problem: in [N, Cin, Hin, Win] -> out [N, Cout, Hout, Wout], 3x3, zero padding ph / pw.
 struct Problem {
@@ -98,18 +109,22 @@ TileOffsets tile_offsets(const Problem& pb) {
 }
 
 // V[xi][c][i*tiles + t] = (B^T d B)[xi] for the 4x4 tile d of image n0+i, channel c, with
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: one Hp x Wp plane per thread of the
-// team this function starts when `parallel` (else one plane, the caller's own).
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: nb Hp x Wp planes per thread of the
+// team this function starts when `parallel` (else nb planes, the caller's own).
+// NOTE: all nb planes of a channel are padded before any is read: reading a plane right after
+// its (masked vector) stores stalls on failed store-to-load forwarding (measured: this function
+// took 15% of a 512->512 4x4 forward+backward with one plane padded and read at a time).
 template <typename T>
 void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets, Index n0, Index nb,
                      bool parallel, T* pads, T* V) {
   const Index tiles = pb.tiles(), cols = nb * tiles, Wp = pb.Wp(), plane = pb.Hp() * Wp;
-  const Index xs = pb.Cin * cols;  // stride between the 16 components
+  const Index xs = component_stride<T>(pb.Cin, cols);
   const std::int32_t* start = offsets.in;
-#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cin * nb >= 16)
+#pragma omp parallel for schedule(static) if (parallel && pb.Cin * nb >= 16)
   for (Index c = 0; c < pb.Cin; ++c) {
+    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;
     for (Index i = 0; i < nb; ++i) {
-      T* pad = pads + (parallel ? omp_get_thread_num() : 0) * plane;
+      T* pad = area + i * plane;
       const T* src = in + ((n0 + i) * pb.Cin + c) * pb.Hin * pb.Win;
       for (Index hp = 0; hp < pb.Hp(); ++hp) {  // each padded row written once
         const Index h = hp - pb.ph;
@@ -119,10 +134,12 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
           copy_row_padded(pad + hp * Wp, src + h * pb.Win - pb.pw, pb.pw, pb.pw + pb.Win, Wp);
         }
       }
-      const T* r0 = pad;
-      const T* r1 = pad + Wp;
-      const T* r2 = pad + 2 * Wp;
-      const T* r3 = pad + 3 * Wp;
+    }
+    for (Index i = 0; i < nb; ++i) {
+      const T* r0 = area + i * plane;
+      const T* r1 = r0 + Wp;
+      const T* r2 = r0 + 2 * Wp;
+      const T* r3 = r0 + 3 * Wp;
       T* v = V + c * cols + i * tiles;
 #pragma omp simd
       for (Index t = 0; t < tiles; ++t) {
@@ -143,19 +160,21 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
 }
 
 // out[n0+i, o] = A^T M A per tile (+ bias[o]), A^T = [1 1 1 0; 0 1 -1 -1]: tiles are scattered
-// into a 2TP x 2TQ plane (from `pads`, as in transform_input) whose rows are then copied out,
-// cropping the partial tiles at an odd edge.
+// into 2TP x 2TQ planes (nb of them from `pads`, as in transform_input) whose rows are then copied
+// out, cropping the partial tiles at an odd edge. All nb planes are written before any is copied
+// (store-to-load forwarding, see transform_input).
 template <typename T>
 void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets, Index n0, Index nb,
                       const T* bias, bool parallel, T* pads, T* out) {
   const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, plane = pb.Hp() * pb.Wp();
-  const Index xs = pb.Cout * cols, W2 = 2 * TQ;
+  const Index xs = component_stride<T>(pb.Cout, cols), W2 = 2 * TQ;
   const std::int32_t* start = offsets.out;
-#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cout * nb >= 16)
+#pragma omp parallel for schedule(static) if (parallel && pb.Cout * nb >= 16)
   for (Index o = 0; o < pb.Cout; ++o) {
+    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;  // 2TP x 2TQ <= Hp x Wp
+    const T b = bias ? bias[o] : T(0);
     for (Index i = 0; i < nb; ++i) {
-      T* y = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2TP x 2TQ <= Hp x Wp
-      const T b = bias ? bias[o] : T(0);
+      T* y = area + i * plane;
       const T* m = M + o * cols + i * tiles;
 #pragma omp simd
       for (Index t = 0; t < tiles; ++t) {
@@ -174,6 +193,9 @@ void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets,
         dst[W2] = s10 + s11 + s12 + b;
         dst[W2 + 1] = s11 - s12 - s13 + b;
       }
+    }
+    for (Index i = 0; i < nb; ++i) {
+      const T* y = area + i * plane;
       T* plane_out = out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
       for (Index h = 0; h < pb.Hout; ++h) std::copy(y + h * W2, y + h * W2 + pb.Wout, plane_out + h * pb.Wout);
     }
@@ -193,13 +215,15 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
   nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
   nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
   const Index batches = (pb.N + nb - 1) / nb;
-  const Index v_elems = 16 * pb.Cin * nb * tiles, m_elems = 16 * pb.Cout * nb * tiles;
+  const Index v_elems = 16 * component_stride<T>(pb.Cin, nb * tiles);
+  const Index m_elems = 16 * component_stride<T>(pb.Cout, nb * tiles);
   const Index plane = pb.Hp() * pb.Wp();
   const int buffer_sets = team ? max_threads : 1;
 
   // All scratch comes from the calling thread, before any team starts.
   thread_local std::vector<T> scratch;
-  const auto needed = static_cast<std::size_t>(buffer_sets * (v_elems + m_elems) + max_threads * plane);
+  const Index pad_elems = nb * plane;  // per thread
+  const auto needed = static_cast<std::size_t>(buffer_sets * (v_elems + m_elems) + max_threads * pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   // NOTE: team members must use these pointers: `scratch` names each thread's own thread_local.
   T* const buffers = scratch.data();
@@ -210,11 +234,12 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
     const Index n0 = b * nb, count = std::min(nb, pb.N - n0), cols = count * tiles;
     T* V = buffers + set * (v_elems + m_elems);
     T* M = V + v_elems;
-    T* my_pads = parallel ? pads : pads + set * plane;  // a team member brings its own plane
+    T* my_pads = parallel ? pads : pads + set * pad_elems;  // a team member brings its own planes
     transform_input(in, pb, offsets, n0, count, parallel && threads, my_pads, V);
+    const Index vs = component_stride<T>(pb.Cin, cols), ms = component_stride<T>(pb.Cout, cols);
     for (int xi = 0; xi < 16; ++xi) {
-      gemm<T>(false, false, pb.Cout, cols, pb.Cin, U + xi * pb.Cout * pb.Cin, pb.Cin, V + xi * pb.Cin * cols,
-              cols, M + xi * pb.Cout * cols, cols, false);
+      gemm<T>(false, false, pb.Cout, cols, pb.Cin, U + xi * pb.Cout * pb.Cin, pb.Cin, V + xi * vs, cols,
+              M + xi * ms, cols, false);
     }
     transform_output(M, pb, offsets, n0, count, bias, parallel && threads, my_pads, out);
   };
@@ -229,16 +254,18 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
 
 // Yhat[xi][o][i*tiles + t] = (A dy A^T)[xi] for the 2x2 tile dy of grad_out image n0+i,
 // channel o (zero past an odd edge): the gradient of the 16 products M of the forward pass.
+// Padded planes as in transform_input: all nb written before any is read.
 template <typename T>
 void transform_grad_output(const T* grad_out, const Problem& pb, const TileOffsets& offsets, Index n0,
                            Index nb, bool parallel, T* pads, T* Yhat) {
   const Index TQ = pb.TQ(), tiles = pb.tiles(), cols = nb * tiles, plane = pb.Hp() * pb.Wp();
-  const Index xs = pb.Cout * cols, W2 = 2 * TQ;
+  const Index xs = component_stride<T>(pb.Cout, cols), W2 = 2 * TQ;
   const std::int32_t* start = offsets.out;
-#pragma omp parallel for collapse(2) schedule(static) if (parallel && pb.Cout * nb >= 16)
+#pragma omp parallel for schedule(static) if (parallel && pb.Cout * nb >= 16)
   for (Index o = 0; o < pb.Cout; ++o) {
+    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;  // 2TP x 2TQ planes
     for (Index i = 0; i < nb; ++i) {
-      T* g = pads + (parallel ? omp_get_thread_num() : 0) * plane;  // 2TP x 2TQ, zero past the edge
+      T* g = area + i * plane;  // zero past the edge
       const T* src = grad_out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
       for (Index h = 0; h < 2 * pb.TP(); ++h) {
         if (h < pb.Hout) {
@@ -247,6 +274,9 @@ void transform_grad_output(const T* grad_out, const Problem& pb, const TileOffse
           std::fill(g + h * W2, g + (h + 1) * W2, T(0));
         }
       }
+    }
+    for (Index i = 0; i < nb; ++i) {
+      const T* g = area + i * plane;
       T* y = Yhat + o * cols + i * tiles;
 #pragma omp simd
       for (Index t = 0; t < tiles; ++t) {
@@ -302,13 +332,15 @@ void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool thre
   nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
   nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
   const Index batches = (pb.N + nb - 1) / nb;
-  const Index v_elems = 16 * pb.Cin * nb * tiles, y_elems = 16 * pb.Cout * nb * tiles;
+  const Index v_elems = 16 * component_stride<T>(pb.Cin, nb * tiles);
+  const Index y_elems = 16 * component_stride<T>(pb.Cout, nb * tiles);
   const Index u_elems = 16 * pb.Cout * pb.Cin, set_elems = v_elems + y_elems + u_elems;
   const Index plane = pb.Hp() * pb.Wp();
   const int buffer_sets = team ? max_threads : 1;
 
   thread_local std::vector<T> scratch;
-  const auto needed = static_cast<std::size_t>(buffer_sets * set_elems + max_threads * plane);
+  const Index pad_elems = nb * plane;  // per thread
+  const auto needed = static_cast<std::size_t>(buffer_sets * set_elems + max_threads * pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   T* const buffers = scratch.data();  // NOTE: team members use this pointer, not `scratch`
   T* const pads = buffers + buffer_sets * set_elems;
@@ -320,12 +352,13 @@ void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool thre
     T* V = buffers + set * set_elems;
     T* Y = V + v_elems;
     T* dU = Y + y_elems;
-    T* my_pads = parallel ? pads : pads + set * plane;
+    T* my_pads = parallel ? pads : pads + set * pad_elems;
     transform_input(x, pb, offsets, n0, count, parallel && threads, my_pads, V);
     transform_grad_output(grad_out, pb, offsets, n0, count, parallel && threads, my_pads, Y);
+    const Index vs = component_stride<T>(pb.Cin, cols), ys = component_stride<T>(pb.Cout, cols);
     for (int xi = 0; xi < 16; ++xi) {
-      gemm<T>(false, true, pb.Cout, pb.Cin, cols, Y + xi * pb.Cout * cols, cols, V + xi * pb.Cin * cols, cols,
-              dU + xi * pb.Cout * pb.Cin, pb.Cin, accumulate);
+      gemm<T>(false, true, pb.Cout, pb.Cin, cols, Y + xi * ys, cols, V + xi * vs, cols, dU + xi * pb.Cout * pb.Cin,
+              pb.Cin, accumulate);
     }
   };
   T* const dU0 = buffers + v_elems + y_elems;
