@@ -1,6 +1,5 @@
 #include "nn/checkpoint.h"
 
-#include <set>
 #include <utility>
 
 #include "core/error.h"
@@ -63,35 +62,17 @@ std::int64_t read_step(const std::string& path, const Parts& parts) {
 /// The checks Module::load_state_dict makes, without writing: missing and unexpected keys
 /// (errors when strict, reported in `info` otherwise) and shape/dtype mismatches (always errors).
 std::string model_problems(const Module& model, const StateDict& state, bool strict, CheckpointInfo& info) {
-  std::map<std::string, const Tensor*> given;
-  for (const auto& [name, t] : state) given.emplace(name, &t);
-  std::vector<std::string> missing, unexpected, mismatched;
-  std::set<std::string> own_names;
-  for (const auto& [name, t] : model.state_dict()) {
-    own_names.insert(name);
-    const auto it = given.find(name);
-    if (it == given.end()) {
-      missing.push_back(name);
-    } else if (it->second->shape() != t.shape()) {
-      mismatched.push_back(name + ": checkpoint " + core::to_string(it->second->shape()) + " vs model " +
-                           core::to_string(t.shape()));
-    } else if (it->second->dtype() != t.dtype() &&
-               !(core::is_floating(it->second->dtype()) && core::is_floating(t.dtype()))) {
-      mismatched.push_back(name + ": checkpoint dtype " + core::name(it->second->dtype()) + " vs model " +
-                           core::name(t.dtype()));
-    }
-  }
-  for (const auto& [name, t] : state)
-    if (!own_names.count(name)) unexpected.push_back(name);
+  const Module::StateDictDiff diff = model.compare_state_dict(state);
   std::string problems;
+  if (!diff.duplicates.empty()) problems += "\n  model: duplicate keys: " + join(diff.duplicates);
   if (strict) {
-    if (!missing.empty()) problems += "\n  model: missing keys: " + join(missing);
-    if (!unexpected.empty()) problems += "\n  model: unexpected keys: " + join(unexpected);
+    if (!diff.missing.empty()) problems += "\n  model: missing keys: " + join(diff.missing);
+    if (!diff.unexpected.empty()) problems += "\n  model: unexpected keys: " + join(diff.unexpected);
   } else {
-    info.missing_keys = missing;
-    info.unexpected_keys = unexpected;
+    info.missing_keys = diff.missing;
+    info.unexpected_keys = diff.unexpected;
   }
-  if (!mismatched.empty()) problems += "\n  model: shape/dtype mismatches: " + join(mismatched);
+  if (!diff.mismatched.empty()) problems += "\n  model: shape/dtype mismatches: " + join(diff.mismatched);
   return problems;
 }
 

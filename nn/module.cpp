@@ -145,41 +145,48 @@ StateDict Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const StateDict& state, bool strict) {
-  const StateDict own = state_dict();
+Module::StateDictDiff Module::compare_state_dict(const StateDict& state) const {
+  StateDictDiff diff;
   std::map<std::string, const Tensor*> given;
-  std::vector<std::string> duplicates, missing, unexpected, mismatched;
   for (const auto& [name, t] : state)
-    if (!given.emplace(name, &t).second) duplicates.push_back(name);
+    if (!given.emplace(name, &t).second) diff.duplicates.push_back(name);
   std::set<std::string> own_names;
-  for (const auto& [name, t] : own) {
+  for (const auto& [name, t] : state_dict()) {
     own_names.insert(name);
     const auto it = given.find(name);
     if (it == given.end()) {
-      missing.push_back(name);
+      diff.missing.push_back(name);
     } else if (it->second->shape() != t.shape()) {
-      mismatched.push_back(name + ": checkpoint " + core::to_string(it->second->shape()) + " vs model " +
-                           core::to_string(t.shape()));
+      diff.mismatched.push_back(name + ": checkpoint " + core::to_string(it->second->shape()) + " vs model " +
+                                core::to_string(t.shape()));
     } else if (it->second->dtype() != t.dtype() &&
                !(core::is_floating(it->second->dtype()) && core::is_floating(t.dtype()))) {
-      mismatched.push_back(name + ": checkpoint dtype " + core::name(it->second->dtype()) + " vs model " +
-                           core::name(t.dtype()));
+      diff.mismatched.push_back(name + ": checkpoint dtype " + core::name(it->second->dtype()) + " vs model " +
+                                core::name(t.dtype()));
     }
   }
   for (const auto& [name, t] : state)
-    if (!own_names.count(name)) unexpected.push_back(name);
+    if (!own_names.count(name)) diff.unexpected.push_back(name);
+  return diff;
+}
+
+void Module::load_state_dict(const StateDict& state, bool strict) {
+  const StateDictDiff diff = compare_state_dict(state);
   const auto join = [](const std::vector<std::string>& names) {
     std::string s;
     for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
   std::string problems;
-  if (!duplicates.empty()) problems += "\n  duplicate keys: " + join(duplicates);
-  if (strict && !missing.empty()) problems += "\n  missing keys: " + join(missing);
-  if (strict && !unexpected.empty()) problems += "\n  unexpected keys: " + join(unexpected);
-  if (!mismatched.empty()) problems += "\n  shape/dtype mismatches: " + join(mismatched);
+  if (!diff.duplicates.empty()) problems += "\n  duplicate keys: " + join(diff.duplicates);
+  if (strict && !diff.missing.empty()) problems += "\n  missing keys: " + join(diff.missing);
+  if (strict && !diff.unexpected.empty()) problems += "\n  unexpected keys: " + join(diff.unexpected);
+  if (!diff.mismatched.empty()) problems += "\n  shape/dtype mismatches: " + join(diff.mismatched);
   if (!problems.empty())
     throw core::ValueError("load_state_dict: the state does not fit " + type_name_ + ":" + problems);
+  std::map<std::string, const Tensor*> given;
+  for (const auto& [name, t] : state) given.emplace(name, &t);
+  const StateDict own = state_dict();
   // Validated: now copy in place, so views held elsewhere (optimizers, BN ops) stay valid.
   for (const auto& [name, t] : own) {
     const auto it = given.find(name);

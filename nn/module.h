@@ -72,6 +72,13 @@ class Module : public std::enable_shared_from_this<Module> {
   /// written, so on error the module is untouched. strict: missing and unexpected keys are
   /// errors; shape mismatches always are. The error lists every offending key by name.
   void load_state_dict(const StateDict& state, bool strict = true);
+  /// How `state` differs from state_dict(), without writing anything: the checks of
+  /// load_state_dict (and of checkpoint loading).
+  struct StateDictDiff {
+    std::vector<std::string> duplicates, missing, unexpected;
+    std::vector<std::string> mismatched;  // "name: checkpoint [..] vs model [..]" (shape or dtype)
+  };
+  StateDictDiff compare_state_dict(const StateDict& state) const;
 
   /// Runs a forward pass on zeros of `input_shape` (eval mode, no grad) and lists every module
   /// called with its output shape, parameter count and FLOPs.

@@ -10,47 +10,32 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "tests/support/allclose.h"
+#include "tests/support/conv_cases.h"
 
 namespace selfsup::autograd {
 namespace {
 
+using test::ConvCase;
+using test::conv_params;
+
 using core::Conv2dParams;
 using core::Generator;
 
-struct ConvCase {
-  std::string name;
-  Shape x, w;
-  Conv2dParams p;
-  bool bias = true;
-};
-
-Conv2dParams params(std::int64_t stride, std::int64_t pad, std::int64_t dilation = 1,
-                    std::int64_t groups = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = stride;
-  p.pad_h = p.pad_w = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  return p;
-}
-
 std::vector<ConvCase> gradcheck_cases() {
-  Conv2dParams mixed;
-  mixed.stride_h = 2, mixed.stride_w = 1, mixed.pad_h = 1, mixed.pad_w = 2;
-  mixed.dilation_h = 1, mixed.dilation_w = 2;
+  const Conv2dParams mixed = test::mixed_conv_params();
   return {
-      {"3x3 stride 1 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1)},
-      {"3x3 stride 2 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(2, 1)},
-      {"3x3 dilation 2", {2, 3, 5, 7}, {2, 3, 3, 3}, params(1, 2, 2)},
+      {"3x3 stride 1 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"3x3 stride 2 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(2, 1)},
+      {"3x3 dilation 2", {2, 3, 5, 7}, {2, 3, 3, 3}, conv_params(1, 2, 2)},
       {"per-axis stride padding dilation", {2, 3, 6, 7}, {2, 3, 2, 3}, mixed},
-      {"groups 3", {2, 6, 5, 7}, {6, 2, 3, 3}, params(1, 1, 1, 3)},
-      {"depthwise", {2, 3, 5, 7}, {3, 1, 3, 3}, params(1, 1, 1, 3)},
-      {"depthwise stride 2 multiplier 2", {2, 3, 5, 7}, {6, 1, 3, 3}, params(2, 1, 1, 3)},
-      {"batch 1 without bias", {1, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1), false},
-      {"1x1", {2, 3, 5, 7}, {4, 3, 1, 1}, params(1, 0)},
-      {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, params(2, 0)},
-      {"several images per tile", {12, 2, 3, 3}, {3, 2, 3, 3}, params(1, 1)},
-      {"16 channels through winograd", {2, 16, 4, 5}, {16, 16, 3, 3}, params(1, 1), false},
+      {"groups 3", {2, 6, 5, 7}, {6, 2, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"depthwise", {2, 3, 5, 7}, {3, 1, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"depthwise stride 2 multiplier 2", {2, 3, 5, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 3)},
+      {"batch 1 without bias", {1, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 1), false},
+      {"1x1", {2, 3, 5, 7}, {4, 3, 1, 1}, conv_params(1, 0)},
+      {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, conv_params(2, 0)},
+      {"several images per tile", {12, 2, 3, 3}, {3, 2, 3, 3}, conv_params(1, 1)},
+      {"16 channels through winograd", {2, 16, 4, 5}, {16, 16, 3, 3}, conv_params(1, 1), false},
   };
 }
 
@@ -77,7 +62,7 @@ TEST_CASE("conv2d: the options overload equals the params overload") {
   const Variable w(Tensor::randn({4, 2, 3, 3}, gen, DType::f64));
   const Variable b(Tensor::randn({4}, gen, DType::f64));
   const Variable a = conv2d(x, w, b, Conv2dOptions{.stride = 2, .padding = 1, .dilation = 1, .groups = 2});
-  const Variable e = conv2d(x, w, b, params(2, 1, 1, 2));
+  const Variable e = conv2d(x, w, b, conv_params(2, 1, 1, 2));
   test::check_allclose(a.data(), e.data(), 0.0, 0.0, "conv2d options vs params");
 }
 

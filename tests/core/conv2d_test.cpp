@@ -14,80 +14,69 @@
 #include "core/ops.h"
 #include "core/tensor.h"
 #include "tests/support/allclose.h"
+#include "tests/support/conv_cases.h"
 #include "tests/support/reference.h"
 
 namespace selfsup::core {
 namespace {
 
-struct ConvCase {
-  std::string name;
-  Shape x, w;
-  Conv2dParams p;
-  bool bias = true;
-};
-
-Conv2dParams params(std::int64_t stride, std::int64_t pad, std::int64_t dilation = 1,
-                    std::int64_t groups = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = stride;
-  p.pad_h = p.pad_w = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  return p;
-}
+using test::ConvCase;
+using test::conv_params;
 
 std::vector<ConvCase> conv_cases() {
-  Conv2dParams mixed;  // every parameter different per axis
-  mixed.stride_h = 2, mixed.stride_w = 1, mixed.pad_h = 1, mixed.pad_w = 2;
-  mixed.dilation_h = 1, mixed.dilation_w = 2;
+  const Conv2dParams mixed = test::mixed_conv_params();
   return {
-      {"3x3 stride 1 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1)},
-      {"3x3 stride 2 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, params(2, 1)},
-      {"3x3 dilation 2 padding 2", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 2, 2)},
-      {"3x3 no padding no bias", {2, 3, 5, 7}, {4, 3, 3, 3}, params(1, 0), false},
+      {"3x3 stride 1 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"3x3 stride 2 padding 1", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(2, 1)},
+      {"3x3 dilation 2 padding 2", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 2, 2)},
+      {"3x3 no padding no bias", {2, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 0), false},
       {"2x3 kernel with per-axis stride padding dilation", {2, 3, 6, 7}, {5, 3, 2, 3}, mixed},
-      {"groups 3", {2, 6, 5, 7}, {9, 2, 3, 3}, params(1, 1, 1, 3)},
-      {"groups 3 stride 2", {2, 6, 5, 7}, {6, 2, 3, 3}, params(2, 1, 1, 3)},
-      {"depthwise", {2, 3, 5, 7}, {3, 1, 3, 3}, params(1, 1, 1, 3)},
-      {"depthwise stride 2 dilation 2", {2, 3, 5, 7}, {3, 1, 3, 3}, params(2, 2, 2, 3)},
-      {"depthwise with channel multiplier 2", {2, 3, 5, 7}, {6, 1, 3, 3}, params(1, 1, 1, 3)},
-      {"depthwise 5x5 stride 2 no bias", {2, 4, 9, 8}, {4, 1, 5, 5}, params(2, 2, 1, 4), false},
-      {"batch 1", {1, 3, 5, 7}, {4, 3, 3, 3}, params(1, 1)},
-      {"1x1 stride 1 (no im2col)", {2, 3, 5, 7}, {4, 3, 1, 1}, params(1, 0)},
-      {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, params(2, 0)},
-      {"1x1 grouped", {2, 4, 5, 7}, {6, 2, 1, 1}, params(1, 0, 1, 2)},
-      {"single input channel", {2, 1, 5, 7}, {4, 1, 3, 3}, params(1, 1)},
+      {"groups 3", {2, 6, 5, 7}, {9, 2, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"groups 3 stride 2", {2, 6, 5, 7}, {6, 2, 3, 3}, conv_params(2, 1, 1, 3)},
+      {"depthwise", {2, 3, 5, 7}, {3, 1, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"depthwise stride 2 dilation 2", {2, 3, 5, 7}, {3, 1, 3, 3}, conv_params(2, 2, 2, 3)},
+      {"depthwise with channel multiplier 2", {2, 3, 5, 7}, {6, 1, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"depthwise 5x5 stride 2 no bias", {2, 4, 9, 8}, {4, 1, 5, 5}, conv_params(2, 2, 1, 4), false},
+      {"batch 1", {1, 3, 5, 7}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"1x1 stride 1 (no im2col)", {2, 3, 5, 7}, {4, 3, 1, 1}, conv_params(1, 0)},
+      {"1x1 stride 2", {2, 3, 5, 7}, {4, 3, 1, 1}, conv_params(2, 0)},
+      {"1x1 grouped", {2, 4, 5, 7}, {6, 2, 1, 1}, conv_params(1, 0, 1, 2)},
+      {"single input channel", {2, 1, 5, 7}, {4, 1, 3, 3}, conv_params(1, 1)},
       // 3x3 maps: several images per GEMM tile (up to ~1k columns), and last tiles that are only
       // partly full, with one thread (tiles in sequence) and with two (tiles split over threads).
-      {"tiles of several images with remainder", {41, 5, 3, 3}, {4, 5, 3, 3}, params(1, 1)},
-      {"more images than one tile holds", {121, 2, 3, 3}, {3, 2, 3, 3}, params(1, 1)},
-      {"tiles of several images with groups", {33, 4, 3, 3}, {6, 2, 3, 3}, params(1, 1, 1, 2)},
-      {"pointwise tiles of several images", {71, 3, 2, 2}, {5, 3, 1, 1}, params(1, 0)},
-      {"4x4 map through the offset table", {5, 6, 4, 4}, {7, 6, 3, 3}, params(1, 1)},
-      {"8x8 map stride 2 through the offset table", {3, 4, 8, 8}, {5, 4, 3, 3}, params(2, 1)},
-      // stride 1 from 8 wide: masked row copies instead of the table (strided convs: always the table)
-      {"11 wide map masked row copies", {2, 3, 5, 11}, {4, 3, 3, 3}, params(1, 1)},
-      {"wide map row copies", {2, 3, 6, 19}, {4, 3, 3, 3}, params(1, 1)},
-      {"wide map stride 2 dilation 2", {2, 2, 5, 23}, {3, 2, 3, 3}, params(2, 2, 2)},
+      {"tiles of several images with remainder", {41, 5, 3, 3}, {4, 5, 3, 3}, conv_params(1, 1)},
+      {"more images than one tile holds", {121, 2, 3, 3}, {3, 2, 3, 3}, conv_params(1, 1)},
+      {"tiles of several images with groups", {33, 4, 3, 3}, {6, 2, 3, 3}, conv_params(1, 1, 1, 2)},
+      {"pointwise tiles of several images", {71, 3, 2, 2}, {5, 3, 1, 1}, conv_params(1, 0)},
+      {"4x4 map through the offset table", {5, 6, 4, 4}, {7, 6, 3, 3}, conv_params(1, 1)},
+      {"8x8 map stride 2 through the offset table", {3, 4, 8, 8}, {5, 4, 3, 3}, conv_params(2, 1)},
+      {"stride 2 16 outputs wide, one vector chunk (f32), odd rows", {3, 4, 15, 32}, {5, 4, 3, 3}, conv_params(2, 1)},
+      {"stride 3 through the offset table", {2, 3, 10, 11}, {4, 3, 3, 3}, conv_params(3, 1)},
+      {"stride 2 rows of three vector chunks, padding 2", {2, 2, 5, 70}, {3, 2, 3, 3}, conv_params(2, 2)},
+      // stride 1 from 8 outputs wide: masked row copies instead of the table (stride 2 from 9 wide:
+      // even-lane copies)
+      {"11 wide map masked row copies", {2, 3, 5, 11}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"wide map row copies", {2, 3, 6, 19}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"wide map stride 2 dilation 2", {2, 2, 5, 23}, {3, 2, 3, 3}, conv_params(2, 2, 2)},
       {"wide map per-axis parameters", {2, 3, 7, 20}, {2, 3, 2, 3}, mixed},
       // 3x3 stride 1 with at least 16 channels in and out: Winograd F(2x2, 3x3) for the forward
       // pass and the input gradient (odd maps end in partial tiles; padding 0..2)
-      {"winograd padding 1 odd map", {2, 16, 5, 7}, {16, 16, 3, 3}, params(1, 1)},
-      {"winograd no padding", {3, 17, 6, 9}, {18, 17, 3, 3}, params(1, 0), false},
-      {"winograd padding 2", {5, 16, 4, 4}, {20, 16, 3, 3}, params(1, 2)},
-      {"winograd batches of several images, the last one partial", {70, 16, 4, 4}, {16, 16, 3, 3}, params(1, 1)},
-      {"winograd 2x2 output", {2, 24, 4, 3}, {16, 24, 3, 3}, params(1, 0)},
-      {"winograd 12x12 map with the weight gradient on im2col", {2, 16, 12, 12}, {16, 16, 3, 3}, params(1, 1)},
+      {"winograd padding 1 odd map", {2, 16, 5, 7}, {16, 16, 3, 3}, conv_params(1, 1)},
+      {"winograd no padding", {3, 17, 6, 9}, {18, 17, 3, 3}, conv_params(1, 0), false},
+      {"winograd padding 2", {5, 16, 4, 4}, {20, 16, 3, 3}, conv_params(1, 2)},
+      {"winograd batches of several images, the last one partial", {70, 16, 4, 4}, {16, 16, 3, 3}, conv_params(1, 1)},
+      {"winograd 2x2 output", {2, 24, 4, 3}, {16, 24, 3, 3}, conv_params(1, 0)},
+      {"winograd 12x12 map with the weight gradient on im2col", {2, 16, 12, 12}, {16, 16, 3, 3}, conv_params(1, 1)},
       // at least 2M multiply-adds: with two threads these split images over an OpenMP team
-      {"threaded im2col", {40, 8, 8, 8}, {16, 8, 3, 3}, params(1, 1)},
-      {"threaded im2col stride 2 wide map", {9, 8, 33, 33}, {16, 8, 3, 3}, params(2, 1)},
-      {"threaded winograd", {24, 16, 8, 8}, {16, 16, 3, 3}, params(1, 1)},
-      {"threaded depthwise wide map", {32, 32, 16, 17}, {32, 1, 3, 3}, params(1, 1, 1, 32)},
-      {"threaded depthwise narrow map", {64, 32, 8, 8}, {32, 1, 5, 5}, params(1, 2, 1, 32)},
+      {"threaded im2col", {40, 8, 8, 8}, {16, 8, 3, 3}, conv_params(1, 1)},
+      {"threaded im2col stride 2 wide map", {9, 8, 33, 33}, {16, 8, 3, 3}, conv_params(2, 1)},
+      {"threaded winograd", {24, 16, 8, 8}, {16, 16, 3, 3}, conv_params(1, 1)},
+      {"threaded depthwise wide map", {32, 32, 16, 17}, {32, 1, 3, 3}, conv_params(1, 1, 1, 32)},
+      {"threaded depthwise narrow map", {64, 32, 8, 8}, {32, 1, 5, 5}, conv_params(1, 2, 1, 32)},
       // depthwise maps at least 16 wide run row by row instead of through the padded table
-      {"depthwise wide map row loops", {2, 3, 5, 20}, {6, 1, 3, 3}, params(1, 1, 1, 3)},
-      {"depthwise wide map 5x5 stride 2", {2, 4, 6, 37}, {4, 1, 5, 5}, params(2, 2, 1, 4)},
-      {"depthwise wide map dilation 2", {2, 2, 4, 18}, {2, 1, 3, 3}, params(1, 2, 2, 2)},
+      {"depthwise wide map row loops", {2, 3, 5, 20}, {6, 1, 3, 3}, conv_params(1, 1, 1, 3)},
+      {"depthwise wide map 5x5 stride 2", {2, 4, 6, 37}, {4, 1, 5, 5}, conv_params(2, 2, 1, 4)},
+      {"depthwise wide map dilation 2", {2, 2, 4, 18}, {2, 1, 3, 3}, conv_params(1, 2, 2, 2)},
   };
 }
 
@@ -163,9 +152,9 @@ TEST_CASE("conv2d: output shape follows the PyTorch formula") {
   Generator gen(1);
   const Tensor x = Tensor::randn({2, 3, 5, 7}, gen, DType::f64);
   const Tensor w = Tensor::randn({4, 3, 3, 3}, gen, DType::f64);
-  CHECK(conv2d_forward(x, w, Tensor(), params(2, 1)).shape() == Shape{2, 4, 3, 4});
-  CHECK(conv2d_forward(x, w, Tensor(), params(1, 2, 2)).shape() == Shape{2, 4, 5, 7});
-  CHECK(conv2d_forward(x, w, Tensor(), params(1, 0)).shape() == Shape{2, 4, 3, 5});
+  CHECK(conv2d_forward(x, w, Tensor(), conv_params(2, 1)).shape() == Shape{2, 4, 3, 4});
+  CHECK(conv2d_forward(x, w, Tensor(), conv_params(1, 2, 2)).shape() == Shape{2, 4, 5, 7});
+  CHECK(conv2d_forward(x, w, Tensor(), conv_params(1, 0)).shape() == Shape{2, 4, 3, 5});
 }
 
 TEST_CASE("conv2d: backward functions overwrite their outputs") {
