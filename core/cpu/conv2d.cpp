@@ -35,6 +35,14 @@ constexpr Index kTargetCols = 256;
 constexpr Index kTargetColsWeight = 1024;
 constexpr std::size_t kMaxColBytes = std::size_t{16} << 20;
 
+// Leading dimension of a column buffer of `cols` columns: one cache line more, so that rows of
+// power-of-two width (256 columns) do not all fall into the same cache sets when the GEMM's
+// packing reads down the columns.
+template <typename T>
+Index col_ld(Index cols) {
+  return cols + 64 / static_cast<Index>(sizeof(T));
+}
+
 // Per-thread scratch of one call: the column buffer and the packed output tile. All of it is
 // allocated by the calling thread before any OpenMP team starts (so allocation failures throw
 // normally) and kept thread_local for reuse by later calls.
@@ -155,7 +163,7 @@ const std::int32_t* tap_offsets(const ConvGeom& g) {
 // p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 in the padding.
 template <typename T>
 void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel, T* col) {
-  const Index rows = g.CRS(), PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+  const Index rows = g.CRS(), PQ = g.PQ(), ld = col_ld<T>(nb * PQ), RS = g.R * g.S;
   if (g.taps) {
     const std::int32_t* table = g.taps;
     // Without padding every offset is valid: a plain gather (1x1 strided convs).
@@ -205,7 +213,7 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool
 template <typename T>
 void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
             T* grad_x) {
-  const Index PQ = g.PQ(), ld = nb * PQ, RS = g.R * g.S;
+  const Index PQ = g.PQ(), ld = col_ld<T>(nb * PQ), RS = g.R * g.S;
   const std::int32_t* table = g.taps;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && g.CRS() * ld >= kParallelMin)
   for (Index c = 0; c < g.Cg; ++c) {
@@ -239,7 +247,8 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bo
 }
 
 // Copies a group's output channels of images [n0, n0+nb) between the NCHW tensor t
-// [N, K, P, Q] and a packed tile [Kg, nb*P*Q]; unpack_tile adds bias (or null) on the way.
+// [N, K, P, Q] and a packed tile [Kg, nb*P*Q] (leading dimension col_ld(nb*P*Q)); unpack_tile
+// adds bias (or null) on the way.
 template <typename T>
 void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, bool parallel,
                T* tile) {
@@ -248,7 +257,7 @@ void pack_tile(const T* t, const ConvGeom& g, Index n0, Index nb, Index group, b
   for (Index k = 0; k < g.Kg; ++k) {
     for (Index i = 0; i < nb; ++i) {
       const T* src = t + ((n0 + i) * g.K + group * g.Kg + k) * PQ;
-      std::copy(src, src + PQ, tile + (k * nb + i) * PQ);
+      std::copy(src, src + PQ, tile + k * col_ld<T>(nb * PQ) + i * PQ);
     }
   }
 }
@@ -259,7 +268,7 @@ void unpack_tile(const T* tile, const ConvGeom& g, Index n0, Index nb, Index gro
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && g.Kg * nb * PQ >= kParallelMin)
   for (Index k = 0; k < g.Kg; ++k) {
     for (Index i = 0; i < nb; ++i) {
-      const T* src = tile + (k * nb + i) * PQ;
+      const T* src = tile + k * col_ld<T>(nb * PQ) + i * PQ;
       T* dst = t + ((n0 + i) * g.K + group * g.Kg + k) * PQ;
       const T b = bias ? bias[group * g.Kg + k] : T(0);
       for (Index j = 0; j < PQ; ++j) dst[j] = src[j] + b;
@@ -292,11 +301,12 @@ void forward_tile(const T* x, const T* weight, const T* bias, const ConvGeom& g,
       im2col(x, g, n0, nb, group, inner, ws.col);
       col = ws.col;
     }
+    const Index ldcol = col == ws.col ? col_ld<T>(nb * PQ) : nb * PQ;
     if (nb == 1) {  // out[n0, group's channels] is a contiguous [Kg, PQ] block
-      gemm_impl<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, PQ, out + (n0 * g.K + group * g.Kg) * PQ,
-              PQ, false);
+      gemm_impl<T>(false, false, g.Kg, PQ, CRS, w, CRS, col, ldcol, out + (n0 * g.K + group * g.Kg) * PQ, PQ,
+                   false);
     } else {
-      gemm_impl<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, nb * PQ, ws.tile, nb * PQ, false);
+      gemm_impl<T>(false, false, g.Kg, nb * PQ, CRS, w, CRS, col, ldcol, ws.tile, col_ld<T>(nb * PQ), false);
       unpack_tile(ws.tile, g, n0, nb, group, bias, inner, out);
     }
   }
@@ -319,7 +329,8 @@ void backward_input_tile(const T* grad_out, const T* weight, const ConvGeom& g, 
               PQ, false);
       continue;
     }
-    gemm_impl<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, nb * PQ, ws.col, nb * PQ, false);
+    const Index ldgo = go == ws.tile ? col_ld<T>(nb * PQ) : nb * PQ;
+    gemm_impl<T>(true, false, CRS, nb * PQ, g.Kg, w, CRS, go, ldgo, ws.col, col_ld<T>(nb * PQ), false);
     col2im(ws.col, g, n0, nb, group, inner, grad_x);
   }
 }
@@ -340,8 +351,10 @@ void backward_weight_tile(const T* grad_out, const T* x, const ConvGeom& g, Inde
       im2col(x, g, n0, nb, group, inner, ws.col);
       col = ws.col;
     }
-    gemm_impl<T>(false, true, g.Kg, CRS, nb * PQ, go, nb * PQ, col, nb * PQ, grad_w + group * g.Kg * CRS,
-            CRS, accumulate);
+    const Index ldcol = col == ws.col ? col_ld<T>(nb * PQ) : nb * PQ;
+    const Index ldgo = go == ws.tile ? col_ld<T>(nb * PQ) : nb * PQ;
+    gemm_impl<T>(false, true, g.Kg, CRS, nb * PQ, go, ldgo, col, ldcol, grad_w + group * g.Kg * CRS, CRS,
+                 accumulate);
   }
 }
 
@@ -371,7 +384,8 @@ Plan make_plan(ConvGeom& g, Index target_cols) {
 
 template <typename T>
 Workspaces<T> make_workspaces(const ConvGeom& g, const Plan& plan) {
-  return Workspaces<T>(plan.threads, g.CRS() * plan.nb * g.PQ(), plan.nb > 1 ? g.Kg * plan.nb * g.PQ() : 0);
+  return Workspaces<T>(plan.threads, g.CRS() * col_ld<T>(plan.nb * g.PQ()),
+                       plan.nb > 1 ? g.Kg * col_ld<T>(plan.nb * g.PQ()) : 0);
 }
 
 template <typename T>
