@@ -166,21 +166,13 @@ void im2col(const T* x, const ConvGeom& g, Index n0, Index nb, Index group, bool
   const Index rows = g.CRS(), PQ = g.PQ(), ld = col_ld<T>(nb * PQ), RS = g.R * g.S;
   if (g.taps) {
     const std::int32_t* table = g.taps;
-    // Without padding every offset is valid: a plain gather (1x1 strided convs).
-    const bool unpadded = g.ph == 0 && g.pw == 0;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && rows * ld >= kParallelMin)
     for (Index row = 0; row < rows; ++row) {
       for (Index i = 0; i < nb; ++i) {
         const T* plane = x + ((n0 + i) * g.C + group * g.Cg + row / RS) * g.HW();
         const std::int32_t* offsets = table + (row % RS) * PQ;
         T* dst = col + row * ld + i * PQ;
-        if (unpadded) {
-#pragma omp simd
-          for (Index j = 0; j < PQ; ++j) dst[j] = plane[offsets[j]];
-        } else {
-#pragma omp simd
-          for (Index j = 0; j < PQ; ++j) dst[j] = offsets[j] >= 0 ? plane[offsets[j] >= 0 ? offsets[j] : 0] : T(0);
-        }
+        gather_row(dst, plane, offsets, PQ);
       }
     }
     return;

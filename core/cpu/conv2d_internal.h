@@ -117,6 +117,34 @@ inline void add_row(T* dst, const T* src, Index lo, Index hi) {
 #endif
 }
 
+// dst[j] = offsets[j] >= 0 ? plane[offsets[j]] : 0 for j in [0, n): one im2col row through the
+// offset table. With AVX-512, masked gathers (the compiler kept the conditional load scalar:
+// 15% of a 3x3 stride-2 forward at 16x16 in a profile).
+template <typename T>
+inline void gather_row(T* dst, const T* plane, const std::int32_t* offsets, Index n) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index j = 0; j < n; j += kLanes) {
+    const Index m = std::min(kLanes, n - j);
+    const auto lanes = static_cast<std::uint32_t>((std::uint32_t{1} << m) - 1);
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);
+      const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
+      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, idx, plane, 4);
+      _mm512_mask_storeu_ps(dst + j, static_cast<__mmask16>(lanes), v);
+    } else {
+      const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);  // 8 used
+      const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
+      const __m512d v = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(inside),
+                                                 _mm512_castsi512_si256(idx), plane, 8);
+      _mm512_mask_storeu_pd(dst + j, static_cast<__mmask8>(lanes), v);
+    }
+  }
+#else
+  for (Index j = 0; j < n; ++j) dst[j] = offsets[j] >= 0 ? plane[offsets[j]] : T(0);
+#endif
+}
+
 // Stride 2 (any dilation): one (channel, r, s) row of a column matrix, all P x Q outputs of one
 // image, to or from its input plane. Output (p, q) reads plane[ih(p)][base + 2q] with
 // ih(p) = p * sh + row0 (a row outside [0, H) or a column outside [0, W) reads 0).
@@ -130,11 +158,26 @@ struct Stride2Plane {
 };
 
 #if defined(__AVX512F__)
+// The register types per element type (a specialisation: std::conditional_t would drop the
+// vector types' attributes).
+template <typename T>
+struct Avx512Types;
+template <>
+struct Avx512Types<float> {
+  using Vec = __m512;
+  using Mask = __mmask16;
+};
+template <>
+struct Avx512Types<double> {
+  using Vec = __m512d;
+  using Mask = __mmask8;
+};
+
 template <typename T>
 struct Avx512 {
   static constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
-  using Vec = std::conditional_t<std::is_same_v<T, float>, __m512, __m512d>;
-  using Mask = std::conditional_t<std::is_same_v<T, float>, __mmask16, __mmask8>;
+  using Vec = typename Avx512Types<T>::Vec;
+  using Mask = typename Avx512Types<T>::Mask;
   static Vec load(std::uint64_t mask, const T* p) {
     if constexpr (std::is_same_v<T, float>) return _mm512_maskz_loadu_ps(static_cast<Mask>(mask), p);
     else return _mm512_maskz_loadu_pd(static_cast<Mask>(mask), p);
