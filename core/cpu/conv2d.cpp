@@ -215,11 +215,8 @@ void col2im(const T* col, const ConvGeom& g, Index n0, Index nb, Index group, bo
       for (Index r = 0; r < g.R; ++r) {
         for (Index s = 0; s < g.S; ++s) {
           const T* src = col + (c * RS + r * g.S + s) * ld + i * PQ;
-          if (table) {  // one tap never reads a position twice, so the scatter has no conflicts
-            const std::int32_t* offsets = table + (r * g.S + s) * PQ;
-            for (Index j = 0; j < PQ; ++j) {
-              if (offsets[j] >= 0) plane[offsets[j]] += src[j];
-            }
+          if (table) {
+            scatter_add_row(plane, src, table + (r * g.S + s) * PQ, PQ);
             continue;
           }
           if (g.sw == 2) {

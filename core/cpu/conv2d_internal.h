@@ -145,6 +145,36 @@ inline void gather_row(T* dst, const T* plane, const std::int32_t* offsets, Inde
 #endif
 }
 
+// The adjoint: plane[offsets[j]] += src[j] where offsets[j] >= 0. The offsets of one row (one
+// kernel tap) are distinct, so a vector's gather-add-scatter has no conflicting lanes.
+template <typename T>
+inline void scatter_add_row(T* plane, const T* src, const std::int32_t* offsets, Index n) {
+#if defined(__AVX512F__)
+  constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
+  for (Index j = 0; j < n; j += kLanes) {
+    const Index m = std::min(kLanes, n - j);
+    const auto lanes = static_cast<std::uint32_t>((std::uint32_t{1} << m) - 1);
+    const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);
+    const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512 sum = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, idx, plane, 4),
+                                       _mm512_maskz_loadu_ps(inside, src + j));
+      _mm512_mask_i32scatter_ps(plane, inside, idx, sum, 4);
+    } else {
+      const auto k = static_cast<__mmask8>(inside);
+      const __m256i idx8 = _mm512_castsi512_si256(idx);
+      const __m512d sum = _mm512_add_pd(_mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, idx8, plane, 8),
+                                        _mm512_maskz_loadu_pd(k, src + j));
+      _mm512_mask_i32scatter_pd(plane, k, idx8, sum, 8);
+    }
+  }
+#else
+  for (Index j = 0; j < n; ++j) {
+    if (offsets[j] >= 0) plane[offsets[j]] += src[j];
+  }
+#endif
+}
+
 // Stride 2 (any dilation): one (channel, r, s) row of a column matrix, all P x Q outputs of one
 // image, to or from its input plane. Output (p, q) reads plane[ih(p)][base + 2q] with
 // ih(p) = p * sh + row0 (a row outside [0, H) or a column outside [0, W) reads 0).
