@@ -5,8 +5,9 @@
 # reports the CPU time other processes used meanwhile (the machine is shared; a noisy run shows).
 # Prints one table: median wall ms, process CPU ms per call, and torch / selfsup wall-time ratios
 # under the same policy (> 1 means selfsup is faster). torch also runs under both policies.
+# Within a round the programs alternate per layer shape (see below).
 # Usage: scripts/bench_conv.sh [rounds] [filter]     (env: BUILD_DIR=build, MIN_TIME=0.5)
-#   rounds: how many times the three programs are run in turn (default 2); the table shows the
+#   rounds: how many times every shape is run by both programs (default 2); the table shows the
 #   best median of each case over the rounds. filter: a substring/regex of case names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,26 +22,30 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# The host's speed drifts by 20-30 % over tens of seconds (other VMs share the socket), so each
+# round interleaves the programs per layer shape: selfsup and torch run the same shape (forward and
+# forward+backward) back to back, under each policy, before the next shape.
+shapes=$("$build/bench/bench_conv" --benchmark_list_tests | sed -n 's|^fwd/\([^/]*\).*|\1|p' | grep -E "${filter:-.}" || true)
+[[ -n $shapes ]] || { echo "bench_conv.sh: no shape matches '$filter'" >&2; exit 1; }
+run() {  # run <label> <policy> <shape> <command...>: appends the CPU report to $out/<label>.cpu
+  local label=$1 policy=$2 shape=$3
+  shift 3
+  local env_args=(OMP_NUM_THREADS=2)
+  [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
+  env "${env_args[@]}" scripts/with_cpu_report.sh "$@" >/dev/null 2>"$out/last.err" || { cat "$out/last.err" >&2; exit 1; }
+  grep cpu-report "$out/last.err" | sed "s|^|$shape: |" >>"$out/$label.cpu"
+}
 for round in $(seq 1 "$rounds"); do
-  for policy in PASSIVE default; do
-    echo "== round $round: selfsup, OMP_WAIT_POLICY=$policy" >&2
-    env_args=(OMP_NUM_THREADS=2)
-    [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
-    env "${env_args[@]}" scripts/with_cpu_report.sh "$build/bench/bench_conv" \
-      --benchmark_filter="${filter:-.}" --benchmark_min_time="$min_time" \
-      --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-      --benchmark_out="$out/selfsup_${policy}_$round.json" --benchmark_out_format=json \
-      >/dev/null 2>"$out/selfsup_${policy}_$round.err" || { cat "$out/selfsup_${policy}_$round.err" >&2; exit 1; }
-    grep cpu-report "$out/selfsup_${policy}_$round.err" | tee "$out/selfsup_${policy}_$round.cpu" >&2
-  done
-  for policy in PASSIVE default; do  # torch uses libgomp too, so it gets the same two policies
-    echo "== round $round: torch, OMP_WAIT_POLICY=$policy" >&2
-    env_args=(OMP_NUM_THREADS=2)
-    [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
-    env "${env_args[@]}" scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_conv_torch.py --threads 2 \
-      --min-time "$min_time" ${filter:+--filter "$filter"} --json "$out/torch_${policy}_$round.json" \
-      >/dev/null 2>"$out/torch_${policy}_$round.err" || { cat "$out/torch_${policy}_$round.err" >&2; exit 1; }
-    grep cpu-report "$out/torch_${policy}_$round.err" | tee "$out/torch_${policy}_$round.cpu" >&2
+  echo "== round $round" >&2
+  for shape in $shapes; do
+    for policy in PASSIVE default; do  # torch uses libgomp too, so it gets the same two policies
+      run "selfsup_${policy}_$round" "$policy" "$shape" "$build/bench/bench_conv" \
+        --benchmark_filter="^(fwd|fwdbwd)/${shape}/" --benchmark_min_time="$min_time" \
+        --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+        --benchmark_out="$out/selfsup_${policy}_${round}_${shape}.json" --benchmark_out_format=json
+      run "torch_${policy}_$round" "$policy" "$shape" /usr/bin/python3 tools/bench_conv_torch.py --threads 2 \
+        --min-time "$min_time" --filter "/${shape}\$" --json "$out/torch_${policy}_${round}_${shape}.json"
+    done
   done
 done
 
@@ -88,7 +93,10 @@ for case in sorted(order, key=lambda c: (c.split("/")[0] != "fwd", order.index(c
         else:
             row += f" {'-':>38s} |"
     print(row)
-print("\nother processes' CPU during each run (from scripts/with_cpu_report.sh):")
+print("\nother processes' CPU during the runs (from scripts/with_cpu_report.sh; one line per program run):")
 for path in sorted(glob.glob(os.path.join(out, "*.cpu"))):
-    print(f"  {os.path.basename(path)[:-4]:22s} {open(path).read().strip()}")
+    shares = [float(m) for m in re.findall(r"= (\d+)% of one core", open(path).read())]
+    if shares:
+        print(f"  {os.path.basename(path)[:-4]:22s} {len(shares)} runs, other processes at {min(shares):.0f}-{max(shares):.0f} % "
+              f"(mean {sum(shares) / len(shares):.0f} %) of one core")
 EOF

@@ -30,12 +30,10 @@ max_ties_axis1, with exactly representable, exactly equal values (amax splits th
 import argparse
 import json
 import os
-import struct
 import sys
 import tempfile
 import zlib
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -46,35 +44,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "golden")
 PREFIX = "op_"
 
-# ----------------------------------------------------------------------------------------------
-# safetensors writer (https://github.com/huggingface/safetensors "Format"): u64 LE header length,
-# JSON header ("__metadata__" first, string -> string), padded with spaces to a multiple of 8,
-# then the raw little-endian data. Tensors are laid out largest dtype first, then by name, like
-# the reference writer and core/safetensors.h.
-# ----------------------------------------------------------------------------------------------
-_DTYPES = {
-    torch.float32: ("F32", 4, "<f4"),
-    torch.float64: ("F64", 8, "<f8"),
-    torch.int64: ("I64", 8, "<i8"),
-}
-
-
-def serialize_safetensors(tensors, metadata):
-    for k, v in metadata.items():
-        assert isinstance(k, str) and isinstance(v, str), (k, v)
-    items = sorted(tensors.items(), key=lambda kv: (-_DTYPES[kv[1].dtype][1], kv[0]))
-    header = {"__metadata__": dict(sorted(metadata.items()))}
-    blobs = []
-    offset = 0
-    for name, t in items:
-        code, _, npdt = _DTYPES[t.dtype]
-        data = np.ascontiguousarray(t.detach().cpu().numpy().astype(npdt)).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    text += b" " * ((-len(text)) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+# safetensors bytes: the one writer in tools/convert_torch_to_safetensors.py (largest dtype first,
+# then by name, like core/safetensors.h).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_torch_to_safetensors import serialize_safetensors  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import argparse
 import filecmp
 import json
 import os
-import struct
 import sys
 import tempfile
 
@@ -22,28 +21,18 @@ import torch
 import torchvision
 import torchvision.transforms.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_torch_to_safetensors import save_safetensors  # noqa: E402
+
 SEED = 0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "golden")
 
 
 def write_safetensors(path, tensors, metadata):
-    """8-byte LE header length + JSON header (space-padded to a multiple of 8) + raw data."""
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
+    for name, t in tensors.items():
         assert t.dtype == torch.float32, name
-        raw = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
+    save_safetensors(path, tensors, metadata)
 
 
 def image(c, h, w, quantized=False):

@@ -80,17 +80,10 @@ EfficientNet::EfficientNet(EfficientNetOptions options, core::Generator& gen)
     classifier_ = register_module("classifier", std::make_shared<Identity>());
   }
 
-  for_each_submodule(*this, [&](Module& m) {
-    if (auto* conv = dynamic_cast<Conv2d*>(&m)) {
-      init::kaiming_normal_(param_data(conv->weight()), gen, 0.0, init::FanMode::fan_out);
-      if (conv->bias().defined()) init::zeros_(param_data(conv->bias()));
-    } else if (auto* norm = dynamic_cast<BatchNorm*>(&m)) {
-      norm->reset_parameters();
-    } else if (auto* linear = dynamic_cast<Linear*>(&m)) {
-      const double range = 1.0 / std::sqrt(static_cast<double>(linear->options().out_features));
-      init::uniform_(param_data(linear->weight()), -range, range, gen);
-      init::zeros_(param_data(linear->bias()));
-    }
+  init_mobile_model(*this, gen, [&](Linear& linear) {
+    const double range = 1.0 / std::sqrt(static_cast<double>(linear.options().out_features));
+    init::uniform_(param_data(linear.weight()), -range, range, gen);
+    init::zeros_(param_data(linear.bias()));
   });
 }
 

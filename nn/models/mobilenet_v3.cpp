@@ -85,16 +85,9 @@ MobileNetV3::MobileNetV3(MobileNetV3Options options, core::Generator& gen) : Mod
     classifier_ = register_module("classifier", std::make_shared<Identity>());
   }
 
-  for_each_submodule(*this, [&](Module& m) {
-    if (auto* conv = dynamic_cast<Conv2d*>(&m)) {
-      init::kaiming_normal_(param_data(conv->weight()), gen, 0.0, init::FanMode::fan_out);
-      if (conv->bias().defined()) init::zeros_(param_data(conv->bias()));
-    } else if (auto* norm = dynamic_cast<BatchNorm*>(&m)) {
-      norm->reset_parameters();
-    } else if (auto* linear = dynamic_cast<Linear*>(&m)) {
-      init::normal_(param_data(linear->weight()), 0.0, 0.01, gen);
-      init::zeros_(param_data(linear->bias()));
-    }
+  init_mobile_model(*this, gen, [&](Linear& linear) {
+    init::normal_(param_data(linear.weight()), 0.0, 0.01, gen);
+    init::zeros_(param_data(linear.bias()));
   });
 }
 

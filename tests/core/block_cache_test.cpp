@@ -59,3 +59,36 @@ TEST_CASE("block cache: tensors allocate through it and empty_cache releases") {
   selfsup::core::cpu::empty_cache();
   CHECK(selfsup::core::cpu::cached_bytes() == 0);
 }
+
+TEST_CASE("block cache: live and peak bytes follow allocations, from the cache or not") {
+  BlockCache cache(std::size_t{64} << 20);
+  const std::size_t one = BlockCache::size_class(std::size_t{1} << 20);
+  void* a = cache.allocate(std::size_t{1} << 20);
+  void* b = cache.allocate(std::size_t{1} << 20);
+  CHECK(cache.live_bytes() == 2 * one);
+  cache.deallocate(a);
+  CHECK(cache.live_bytes() == one);
+  CHECK(cache.peak_live_bytes() == 2 * one);
+  cache.reset_peak();
+  CHECK(cache.peak_live_bytes() == one);
+  void* c = cache.allocate(std::size_t{1} << 20);  // reused from the cache: live again
+  CHECK(c == a);
+  CHECK(cache.live_bytes() == 2 * one);
+  void* small = cache.allocate(100);  // small blocks are not counted
+  CHECK(cache.live_bytes() == 2 * one);
+  cache.deallocate(small);
+  cache.deallocate(b);
+  cache.deallocate(c);
+  CHECK(cache.live_bytes() == 0);
+  CHECK(cache.peak_live_bytes() == 2 * one);
+}
+
+TEST_CASE("block cache: allocated_bytes counts a live tensor") {
+  const std::size_t before = selfsup::core::cpu::allocated_bytes();
+  {
+    const auto t = selfsup::core::Tensor::zeros({1 << 20});
+    CHECK(selfsup::core::cpu::allocated_bytes() >= before + (std::size_t{4} << 20));
+    CHECK(selfsup::core::cpu::peak_allocated_bytes() >= selfsup::core::cpu::allocated_bytes());
+  }
+  CHECK(selfsup::core::cpu::allocated_bytes() == before);
+}
