@@ -27,6 +27,7 @@ trap 'rm -rf "$out"' EXIT
 # forward+backward) back to back, under each policy, before the next shape.
 shapes=$("$build/bench/bench_conv" --benchmark_list_tests | sed -n 's|^fwd/\([^/]*\).*|\1|p' | grep -E "${filter:-.}" || true)
 [[ -n $shapes ]] || { echo "bench_conv.sh: no shape matches '$filter'" >&2; exit 1; }
+echo "$shapes" >"$out/shapes"  # table order
 run() {  # run <label> <policy> <shape> <command...>: appends the CPU report to $out/<label>.cpu
   local label=$1 policy=$2 shape=$3
   shift 3
@@ -83,8 +84,8 @@ print(f"\nconv2d, batch 128, f32, 2 threads; best of {rounds} round(s); wall = m
 cols = f"{'ours':>8s} {'cpu':>7s} {'torch':>8s} {'cpu':>7s} {'ratio':>5s}"
 print(f"{'':28s} | {'OMP_WAIT_POLICY=PASSIVE':^38s} | {'OMP_WAIT_POLICY default':^38s} |")
 print(f"{'case':28s} | {cols} | {cols} |")
-order = list(torch_default) or list(torch_passive)
-for case in sorted(order, key=lambda c: (c.split("/")[0] != "fwd", order.index(c))):
+shapes = open(os.path.join(out, "shapes")).read().split()
+for case in [f"{kind}/{shape}" for kind in ("fwd", "fwdbwd") for shape in shapes]:
     row = f"{case:28s} |"
     for mine, ref in ((passive, torch_passive), (default, torch_default)):
         m, t = mine.get(case), ref.get(case)

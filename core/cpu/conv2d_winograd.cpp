@@ -15,13 +15,29 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu/blas_setup.h"
 #include "core/cpu/conv2d_internal.h"
+#include "core/cpu/winograd_rows_avx512.h"
 
 namespace selfsup::core::cpu::conv2d_internal {
 namespace {
+
+// Maps at least this many tiles wide take the row-vectorised float transforms
+// (winograd_rows_avx512.h) instead of the per-tile gathers below.
+constexpr Index kRowTransformMinTiles = 8;
+
+template <typename T>
+bool row_transforms(Index tiles_per_row) {
+#if defined(__AVX512F__)
+  return std::is_same_v<T, float> && tiles_per_row >= kRowTransformMinTiles;
+#else
+  (void)tiles_per_row;
+  return false;
+#endif
+}
 
 // GEMM columns (tiles of several images) per batch, and the cap on one thread's V or M buffer.
 // Measured (scripts/bench_conv.sh, interleaved runs): 256 tiles beat 64, 128 and 512 on the
@@ -135,6 +151,16 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
         }
       }
     }
+    if (row_transforms<T>(pb.TQ())) {
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>) {
+        for (Index i = 0; i < nb; ++i)
+          for (Index ty = 0; ty < pb.TP(); ++ty)
+            winograd_input_row_avx512(area + i * plane, ty, pb.TQ(), Wp, V + c * cols + i * tiles, xs);
+      }
+#endif
+      continue;
+    }
     for (Index i = 0; i < nb; ++i) {
       const T* r0 = area + i * plane;
       const T* r1 = r0 + Wp;
@@ -173,6 +199,18 @@ void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets,
   for (Index o = 0; o < pb.Cout; ++o) {
     T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;  // 2TP x 2TQ <= Hp x Wp
     const T b = bias ? bias[o] : T(0);
+    if (row_transforms<T>(TQ) && pb.Hout == 2 * pb.TP() && pb.Wout == W2) {  // no partial tiles
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>) {
+        for (Index i = 0; i < nb; ++i) {
+          T* plane_out = out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
+          for (Index ty = 0; ty < pb.TP(); ++ty)
+            winograd_output_row_avx512(M + o * cols + i * tiles, ty, TQ, xs, b, plane_out);
+        }
+      }
+#endif
+      continue;
+    }
     for (Index i = 0; i < nb; ++i) {
       T* y = area + i * plane;
       const T* m = M + o * cols + i * tiles;

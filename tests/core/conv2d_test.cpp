@@ -66,6 +66,9 @@ std::vector<ConvCase> conv_cases() {
       {"winograd padding 2", {5, 16, 4, 4}, {20, 16, 3, 3}, conv_params(1, 2)},
       {"winograd batches of several images, the last one partial", {70, 16, 4, 4}, {16, 16, 3, 3}, conv_params(1, 1)},
       {"winograd 2x2 output", {2, 24, 4, 3}, {16, 24, 3, 3}, conv_params(1, 0)},
+      {"winograd 32x32 map, row-vectorised transforms", {2, 16, 32, 32}, {16, 16, 3, 3}, conv_params(1, 1)},
+      {"winograd 17x35 map: 18 tiles a row, partial tiles", {2, 16, 17, 35}, {16, 16, 3, 3}, conv_params(1, 1)},
+      {"winograd 16x16 map, 8 tiles a row", {3, 16, 16, 16}, {17, 16, 3, 3}, conv_params(1, 1)},
       {"winograd 12x12 map with the weight gradient on im2col", {2, 16, 12, 12}, {16, 16, 3, 3}, conv_params(1, 1)},
       // at least 2M multiply-adds: with two threads these split images over an OpenMP team
       {"threaded im2col", {40, 8, 8, 8}, {16, 8, 3, 3}, conv_params(1, 1)},
