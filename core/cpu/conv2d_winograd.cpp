@@ -125,20 +125,18 @@ TileOffsets tile_offsets(const Problem& pb) {
 }
 
 // V[xi][c][i*tiles + t] = (B^T d B)[xi] for the 4x4 tile d of image n0+i, channel c, with
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: nb Hp x Wp planes per thread of the
-// team this function starts when `parallel` (else nb planes, the caller's own).
-// NOTE: all nb planes of a channel are padded before any is read: reading a plane right after
-// its (masked vector) stores stalls on failed store-to-load forwarding (measured: this function
-// took 15% of a 512->512 4x4 forward+backward with one plane padded and read at a time).
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: 2 nb Hp x Wp planes per thread of the
+// team this function starts when `parallel` (else 2 nb planes, the caller's own).
+// NOTE: a channel's planes are padded one channel ahead of their transform: reading a plane right
+// after its (masked vector) stores stalls on failed store-to-load forwarding (measured: this
+// function took 15% of a 512->512 4x4 forward+backward with one plane padded and read at a time).
 template <typename T>
 void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets, Index n0, Index nb,
                      bool parallel, T* pads, T* V) {
   const Index tiles = pb.tiles(), cols = nb * tiles, Wp = pb.Wp(), plane = pb.Hp() * Wp;
   const Index xs = component_stride<T>(pb.Cin, cols);
   const std::int32_t* start = offsets.in;
-#pragma omp parallel for schedule(static) if (parallel && pb.Cin * nb >= 16)
-  for (Index c = 0; c < pb.Cin; ++c) {
-    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;
+  const auto pad_channel = [&](Index c, T* area) {
     for (Index i = 0; i < nb; ++i) {
       T* pad = area + i * plane;
       const T* src = in + ((n0 + i) * pb.Cin + c) * pb.Hin * pb.Win;
@@ -151,6 +149,8 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
         }
       }
     }
+  };
+  const auto transform_channel = [&](Index c, const T* area) {
     if (row_transforms<T>(pb.TQ())) {
 #if defined(__AVX512F__)
       if constexpr (std::is_same_v<T, float>) {
@@ -159,7 +159,7 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
             winograd_input_row_avx512(area + i * plane, ty, pb.TQ(), Wp, V + c * cols + i * tiles, xs);
       }
 #endif
-      continue;
+      return;
     }
     for (Index i = 0; i < nb; ++i) {
       const T* r0 = area + i * plane;
@@ -181,6 +181,19 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
         v[8 * xs + t] = c0 - c2, v[9 * xs + t] = c1 + c2, v[10 * xs + t] = c2 - c1, v[11 * xs + t] = c1 - c3;
         v[12 * xs + t] = d0 - d2, v[13 * xs + t] = d1 + d2, v[14 * xs + t] = d2 - d1, v[15 * xs + t] = d1 - d3;
       }
+    }
+  };
+  // Each thread takes a contiguous range of channels and pads channel c + 1 before transforming
+  // channel c (two sets of nb planes), so no plane is read right after it was written.
+#pragma omp parallel if (parallel && pb.Cin * nb >= 16)
+  {
+    const Index team = omp_get_num_threads(), u = omp_get_thread_num();
+    const Index begin = pb.Cin * u / team, end = pb.Cin * (u + 1) / team;
+    T* const areas = pads + u * 2 * nb * plane;  // u is 0 without a team of our own
+    if (begin < end) pad_channel(begin, areas);
+    for (Index c = begin; c < end; ++c) {
+      if (c + 1 < end) pad_channel(c + 1, areas + (c + 1 - begin) % 2 * nb * plane);
+      transform_channel(c, areas + (c - begin) % 2 * nb * plane);
     }
   }
 }
@@ -260,7 +273,7 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
 
   // All scratch comes from the calling thread, before any team starts.
   thread_local std::vector<T> scratch;
-  const Index pad_elems = nb * plane;  // per thread
+  const Index pad_elems = 2 * nb * plane;  // per thread: transform_input's two sets of planes
   const auto needed = static_cast<std::size_t>(buffer_sets * (v_elems + m_elems) + max_threads * pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   // NOTE: team members must use these pointers: `scratch` names each thread's own thread_local.
@@ -377,7 +390,7 @@ void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool thre
   const int buffer_sets = team ? max_threads : 1;
 
   thread_local std::vector<T> scratch;
-  const Index pad_elems = nb * plane;  // per thread
+  const Index pad_elems = 2 * nb * plane;  // per thread: transform_input's two sets of planes
   const auto needed = static_cast<std::size_t>(buffer_sets * set_elems + max_threads * pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   T* const buffers = scratch.data();  // NOTE: team members use this pointer, not `scratch`
