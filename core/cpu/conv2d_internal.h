@@ -117,6 +117,20 @@ inline void add_row(T* dst, const T* src, Index lo, Index hi) {
 #endif
 }
 
+#if defined(__AVX512F__)
+// Up to 16 entries [j, j + m) of an offset table: the lanes in use, the offsets, and the lanes
+// whose offset is inside the plane (>= 0).
+struct OffsetChunk {
+  __mmask16 lanes, inside;
+  __m512i idx;
+};
+inline OffsetChunk load_offsets(const std::int32_t* offsets, Index m) {
+  const auto lanes = static_cast<__mmask16>((std::uint32_t{1} << m) - 1);
+  const __m512i idx = _mm512_maskz_loadu_epi32(lanes, offsets);
+  return {lanes, _mm512_mask_cmpge_epi32_mask(lanes, idx, _mm512_setzero_si512()), idx};
+}
+#endif
+
 // dst[j] = offsets[j] >= 0 ? plane[offsets[j]] : 0 for j in [0, n): one im2col row through the
 // offset table. With AVX-512, masked gathers (the compiler kept the conditional load scalar:
 // 15% of a 3x3 stride-2 forward at 16x16 in a profile).
@@ -125,19 +139,13 @@ inline void gather_row(T* dst, const T* plane, const std::int32_t* offsets, Inde
 #if defined(__AVX512F__)
   constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
   for (Index j = 0; j < n; j += kLanes) {
-    const Index m = std::min(kLanes, n - j);
-    const auto lanes = static_cast<std::uint32_t>((std::uint32_t{1} << m) - 1);
+    const OffsetChunk c = load_offsets(offsets + j, std::min(kLanes, n - j));
     if constexpr (std::is_same_v<T, float>) {
-      const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);
-      const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
-      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, idx, plane, 4);
-      _mm512_mask_storeu_ps(dst + j, static_cast<__mmask16>(lanes), v);
+      _mm512_mask_storeu_ps(dst + j, c.lanes, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), c.inside, c.idx, plane, 4));
     } else {
-      const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);  // 8 used
-      const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
-      const __m512d v = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(inside),
-                                                 _mm512_castsi512_si256(idx), plane, 8);
-      _mm512_mask_storeu_pd(dst + j, static_cast<__mmask8>(lanes), v);
+      _mm512_mask_storeu_pd(dst + j, static_cast<__mmask8>(c.lanes),
+                            _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(c.inside),
+                                                     _mm512_castsi512_si256(c.idx), plane, 8));
     }
   }
 #else
@@ -152,17 +160,14 @@ inline void scatter_add_row(T* plane, const T* src, const std::int32_t* offsets,
 #if defined(__AVX512F__)
   constexpr Index kLanes = 64 / static_cast<Index>(sizeof(T));
   for (Index j = 0; j < n; j += kLanes) {
-    const Index m = std::min(kLanes, n - j);
-    const auto lanes = static_cast<std::uint32_t>((std::uint32_t{1} << m) - 1);
-    const __m512i idx = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(lanes), offsets + j);
-    const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(static_cast<__mmask16>(lanes), idx, _mm512_setzero_si512());
+    const OffsetChunk c = load_offsets(offsets + j, std::min(kLanes, n - j));
     if constexpr (std::is_same_v<T, float>) {
-      const __m512 sum = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, idx, plane, 4),
-                                       _mm512_maskz_loadu_ps(inside, src + j));
-      _mm512_mask_i32scatter_ps(plane, inside, idx, sum, 4);
+      const __m512 sum = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), c.inside, c.idx, plane, 4),
+                                       _mm512_maskz_loadu_ps(c.inside, src + j));
+      _mm512_mask_i32scatter_ps(plane, c.inside, c.idx, sum, 4);
     } else {
-      const auto k = static_cast<__mmask8>(inside);
-      const __m256i idx8 = _mm512_castsi512_si256(idx);
+      const auto k = static_cast<__mmask8>(c.inside);
+      const __m256i idx8 = _mm512_castsi512_si256(c.idx);
       const __m512d sum = _mm512_add_pd(_mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, idx8, plane, 8),
                                         _mm512_maskz_loadu_pd(k, src + j));
       _mm512_mask_i32scatter_pd(plane, k, idx8, sum, 8);
