@@ -48,6 +48,7 @@ PREFIX = "op_"
 # then by name, like core/safetensors.h).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torch_to_safetensors import serialize_safetensors  # noqa: E402
+from fixture_check import report, stale_fixtures  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
@@ -567,28 +568,9 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, names)
-        stale = []
-        for n in names:
-            fname = f"{PREFIX}{n}.safetensors"
-            committed = os.path.join(opts.out, fname)
-            if not os.path.exists(committed):
-                stale.append(f"missing: {fname}")
-                continue
-            with open(committed, "rb") as a, open(os.path.join(tmp, fname), "rb") as b:
-                if a.read() != b.read():
-                    stale.append(f"stale:   {fname}")
-        if not opts.only and os.path.isdir(opts.out):
-            wanted = {f"{PREFIX}{n}.safetensors" for n in names}
-            for f in sorted(os.listdir(opts.out)):
-                if f.startswith(PREFIX) and f.endswith(".safetensors") and f not in wanted:
-                    stale.append(f"orphan:  {f} (no case generates it)")
-    if stale:
-        print(f"{len(stale)} golden fixture(s) out of date; rerun /usr/bin/python3 {GENERATOR}:", file=sys.stderr)
-        for s in stale:
-            print("  " + s, file=sys.stderr)
-        return 1
-    print(f"all {len(names)} fixtures up to date")
-    return 0
+        files = [f"{PREFIX}{n}.safetensors" for n in names]
+        stale = stale_fixtures(opts.out, tmp, files, prefix=None if opts.only else PREFIX)
+    return report(stale, len(names), GENERATOR)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torch_to_safetensors import main as convert_main  # noqa: E402
 from convert_torch_to_safetensors import serialize_safetensors  # noqa: E402
+from fixture_check import report, stale_fixtures  # noqa: E402
 
 GENERATOR = "tools/make_golden_optim.py"
 BASE_SEED = 20240607
@@ -396,25 +397,8 @@ def main():
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         files, _ = generate(tmp, names)
-        stale = []
-        for fname in files:
-            committed = os.path.join(opts.out, fname)
-            if not os.path.exists(committed):
-                stale.append(f"missing: {fname}")
-                continue
-            with open(committed, "rb") as a, open(os.path.join(tmp, fname), "rb") as b:
-                if a.read() != b.read():
-                    stale.append(f"stale:   {fname}")
-        for f in sorted(os.listdir(opts.out)):
-            if f.startswith(PREFIX) and f.endswith(".safetensors") and f not in files:
-                stale.append(f"orphan:  {f} (no case generates it)")
-    if stale:
-        print(f"{len(stale)} fixture(s) out of date; rerun /usr/bin/python3 {GENERATOR}:", file=sys.stderr)
-        for s in stale:
-            print("  " + s, file=sys.stderr)
-        return 1
-    print(f"all {len(files)} fixtures up to date")
-    return 0
+        stale = stale_fixtures(opts.out, tmp, files, prefix=PREFIX)
+    return report(stale, len(files), GENERATOR)
 
 
 if __name__ == "__main__":
