@@ -64,6 +64,40 @@ struct Problem {
   Index Wp() const { return 2 * TQ() + 2; }
 };
 
+// How a call is cut into batches of nb images: one OpenMP team over the batches (`team`, each
+// member with its own buffer set) or the batches in sequence with threaded transforms and GEMMs.
+// Every thread also gets kPadSets * nb padded planes (transform_input pads one channel ahead).
+constexpr Index kPadSets = 2;
+struct BatchPlan {
+  bool team;
+  Index nb, batches;
+  int buffer_sets, max_threads;
+  Index pad_elems;  // per thread
+};
+
+template <typename T>
+BatchPlan make_batch_plan(const Problem& pb, bool threads) {
+  BatchPlan plan{};
+  plan.max_threads = omp_get_max_threads();
+  plan.team = threads && plan.max_threads > 1 && !omp_in_parallel() && pb.N > 1;
+  const Index tiles = pb.tiles();
+  const Index per_image = 16 * std::max(pb.Cin, pb.Cout) * tiles * static_cast<Index>(sizeof(T));
+  Index nb = std::max<Index>(1, (kTargetTiles + tiles - 1) / tiles);
+  nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
+  plan.nb = std::min(nb, plan.team ? (pb.N + plan.max_threads - 1) / plan.max_threads : pb.N);
+  plan.batches = (pb.N + plan.nb - 1) / plan.nb;
+  plan.buffer_sets = plan.team ? plan.max_threads : 1;
+  plan.pad_elems = kPadSets * plan.nb * pb.Hp() * pb.Wp();
+  return plan;
+}
+
+// The padded planes of the calling thread: `pads` holds kPadSets * nb planes per thread of the
+// team a transform starts when `parallel`, else the caller's own.
+template <typename T>
+T* thread_pads(T* pads, bool parallel, Index nb, Index plane) {
+  return pads + (parallel ? omp_get_thread_num() : 0) * kPadSets * nb * plane;
+}
+
 // U[xi][o][i] = (G g G^T)[xi] with g = filter(o, i), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // Filters are transformed in blocks of kWeightBlock inputs into a small [i][16] buffer, then
 // written out as 16 contiguous runs (direct [xi] scatter writes would touch 16 streams at once).
@@ -126,7 +160,7 @@ TileOffsets tile_offsets(const Problem& pb) {
 
 // V[xi][c][i*tiles + t] = (B^T d B)[xi] for the 4x4 tile d of image n0+i, channel c, with
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `pads`: 2 nb Hp x Wp planes per thread of the
-// team this function starts when `parallel` (else 2 nb planes, the caller's own).
+// team this function starts when `parallel` (else the caller's own; see thread_pads).
 // NOTE: a channel's planes are padded one channel ahead of their transform: reading a plane right
 // after its (masked vector) stores stalls on failed store-to-load forwarding (measured: this
 // function took 15% of a 512->512 4x4 forward+backward with one plane padded and read at a time).
@@ -189,7 +223,7 @@ void transform_input(const T* in, const Problem& pb, const TileOffsets& offsets,
   {
     const Index team = omp_get_num_threads(), u = omp_get_thread_num();
     const Index begin = pb.Cin * u / team, end = pb.Cin * (u + 1) / team;
-    T* const areas = pads + u * 2 * nb * plane;  // u is 0 without a team of our own
+    T* const areas = thread_pads(pads, parallel, nb, plane);
     if (begin < end) pad_channel(begin, areas);
     for (Index c = begin; c < end; ++c) {
       if (c + 1 < end) pad_channel(c + 1, areas + (c + 1 - begin) % 2 * nb * plane);
@@ -210,7 +244,7 @@ void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets,
   const std::int32_t* start = offsets.out;
 #pragma omp parallel for schedule(static) if (parallel && pb.Cout * nb >= 16)
   for (Index o = 0; o < pb.Cout; ++o) {
-    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;  // 2TP x 2TQ <= Hp x Wp
+    T* const area = thread_pads(pads, parallel, nb, plane);  // 2TP x 2TQ <= Hp x Wp
     const T b = bias ? bias[o] : T(0);
     if (row_transforms<T>(TQ) && pb.Hout == 2 * pb.TP() && pb.Wout == W2) {  // no partial tiles
 #if defined(__AVX512F__)
@@ -258,34 +292,26 @@ void transform_output(const T* M, const Problem& pb, const TileOffsets& offsets,
 // several threads, else batches in sequence with threaded GEMMs and transforms.
 template <typename T>
 void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads, T* out) {
-  const int max_threads = omp_get_max_threads();
-  const bool team = threads && max_threads > 1 && !omp_in_parallel() && pb.N > 1;
-  const Index tiles = pb.tiles();
-  const Index per_image = 16 * std::max(pb.Cin, pb.Cout) * tiles * static_cast<Index>(sizeof(T));
-  Index nb = std::max<Index>(1, (kTargetTiles + tiles - 1) / tiles);
-  nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
-  nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
-  const Index batches = (pb.N + nb - 1) / nb;
+  const BatchPlan plan = make_batch_plan<T>(pb, threads);
+  const Index tiles = pb.tiles(), nb = plan.nb;
   const Index v_elems = 16 * component_stride<T>(pb.Cin, nb * tiles);
   const Index m_elems = 16 * component_stride<T>(pb.Cout, nb * tiles);
-  const Index plane = pb.Hp() * pb.Wp();
-  const int buffer_sets = team ? max_threads : 1;
 
   // All scratch comes from the calling thread, before any team starts.
   thread_local std::vector<T> scratch;
-  const Index pad_elems = 2 * nb * plane;  // per thread: transform_input's two sets of planes
-  const auto needed = static_cast<std::size_t>(buffer_sets * (v_elems + m_elems) + max_threads * pad_elems);
+  const auto needed =
+      static_cast<std::size_t>(plan.buffer_sets * (v_elems + m_elems) + plan.max_threads * plan.pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   // NOTE: team members must use these pointers: `scratch` names each thread's own thread_local.
   T* const buffers = scratch.data();
   const TileOffsets offsets = tile_offsets(pb);
-  T* const pads = buffers + buffer_sets * (v_elems + m_elems);
+  T* const pads = buffers + plan.buffer_sets * (v_elems + m_elems);
 
   const auto batch = [&](Index b, int set, bool parallel) {
     const Index n0 = b * nb, count = std::min(nb, pb.N - n0), cols = count * tiles;
     T* V = buffers + set * (v_elems + m_elems);
     T* M = V + v_elems;
-    T* my_pads = parallel ? pads : pads + set * pad_elems;  // a team member brings its own planes
+    T* my_pads = parallel ? pads : pads + set * plan.pad_elems;  // a team member brings its own planes
     transform_input(in, pb, offsets, n0, count, parallel && threads, my_pads, V);
     const Index vs = component_stride<T>(pb.Cin, cols), ms = component_stride<T>(pb.Cout, cols);
     for (int xi = 0; xi < 16; ++xi) {
@@ -294,13 +320,13 @@ void run(const T* in, const T* U, const T* bias, const Problem& pb, bool threads
     }
     transform_output(M, pb, offsets, n0, count, bias, parallel && threads, my_pads, out);
   };
-  if (!team) {
-    for (Index b = 0; b < batches; ++b) batch(b, 0, true);
+  if (!plan.team) {
+    for (Index b = 0; b < plan.batches; ++b) batch(b, 0, true);
     return;
   }
   const SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(max_threads)
-  for (Index b = 0; b < batches; ++b) batch(b, omp_get_thread_num(), false);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(plan.max_threads)
+  for (Index b = 0; b < plan.batches; ++b) batch(b, omp_get_thread_num(), false);
 }
 
 // Yhat[xi][o][i*tiles + t] = (A dy A^T)[xi] for the 2x2 tile dy of grad_out image n0+i,
@@ -314,7 +340,7 @@ void transform_grad_output(const T* grad_out, const Problem& pb, const TileOffse
   const std::int32_t* start = offsets.out;
 #pragma omp parallel for schedule(static) if (parallel && pb.Cout * nb >= 16)
   for (Index o = 0; o < pb.Cout; ++o) {
-    T* const area = pads + (parallel ? omp_get_thread_num() : 0) * nb * plane;  // 2TP x 2TQ planes
+    T* const area = thread_pads(pads, parallel, nb, plane);  // 2TP x 2TQ planes
     for (Index i = 0; i < nb; ++i) {
       T* g = area + i * plane;  // zero past the edge
       const T* src = grad_out + ((n0 + i) * pb.Cout + o) * pb.Hout * pb.Wout;
@@ -375,26 +401,17 @@ void inverse_transform_weights(const T* dU, Index Cout, Index Cin, bool threads,
 // dU are added in thread order, so results are reproducible for a given thread count.
 template <typename T>
 void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool threads, T* grad_w) {
-  const int max_threads = omp_get_max_threads();
-  const bool team = threads && max_threads > 1 && !omp_in_parallel() && pb.N > 1;
-  const Index tiles = pb.tiles();
-  const Index per_image = 16 * std::max(pb.Cin, pb.Cout) * tiles * static_cast<Index>(sizeof(T));
-  Index nb = std::max<Index>(1, (kTargetTiles + tiles - 1) / tiles);
-  nb = std::min(nb, std::max<Index>(1, kMaxBufferBytes / per_image));
-  nb = std::min(nb, team ? (pb.N + max_threads - 1) / max_threads : pb.N);
-  const Index batches = (pb.N + nb - 1) / nb;
+  const BatchPlan plan = make_batch_plan<T>(pb, threads);
+  const Index tiles = pb.tiles(), nb = plan.nb;
   const Index v_elems = 16 * component_stride<T>(pb.Cin, nb * tiles);
   const Index y_elems = 16 * component_stride<T>(pb.Cout, nb * tiles);
   const Index u_elems = 16 * pb.Cout * pb.Cin, set_elems = v_elems + y_elems + u_elems;
-  const Index plane = pb.Hp() * pb.Wp();
-  const int buffer_sets = team ? max_threads : 1;
 
   thread_local std::vector<T> scratch;
-  const Index pad_elems = 2 * nb * plane;  // per thread: transform_input's two sets of planes
-  const auto needed = static_cast<std::size_t>(buffer_sets * set_elems + max_threads * pad_elems);
+  const auto needed = static_cast<std::size_t>(plan.buffer_sets * set_elems + plan.max_threads * plan.pad_elems);
   if (scratch.size() < needed) scratch.resize(needed);
   T* const buffers = scratch.data();  // NOTE: team members use this pointer, not `scratch`
-  T* const pads = buffers + buffer_sets * set_elems;
+  T* const pads = buffers + plan.buffer_sets * set_elems;
   const TileOffsets offsets = tile_offsets(pb);
 
   // Adds batch b into set `set`'s dU (overwriting it when !accumulate).
@@ -403,7 +420,7 @@ void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool thre
     T* V = buffers + set * set_elems;
     T* Y = V + v_elems;
     T* dU = Y + y_elems;
-    T* my_pads = parallel ? pads : pads + set * pad_elems;
+    T* my_pads = parallel ? pads : pads + set * plan.pad_elems;
     transform_input(x, pb, offsets, n0, count, parallel && threads, my_pads, V);
     transform_grad_output(grad_out, pb, offsets, n0, count, parallel && threads, my_pads, Y);
     const Index vs = component_stride<T>(pb.Cin, cols), ys = component_stride<T>(pb.Cout, cols);
@@ -413,14 +430,14 @@ void run_weight_grad(const T* x, const T* grad_out, const Problem& pb, bool thre
     }
   };
   T* const dU0 = buffers + v_elems + y_elems;
-  if (!team) {
-    for (Index b = 0; b < batches; ++b) batch(b, 0, true, b > 0);
+  if (!plan.team) {
+    for (Index b = 0; b < plan.batches; ++b) batch(b, 0, true, b > 0);
   } else {
     const SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel num_threads(max_threads)
+#pragma omp parallel num_threads(plan.max_threads)
     {
       const int u = omp_get_thread_num(), members = omp_get_num_threads();
-      const Index begin = batches * u / members, end = batches * (u + 1) / members;
+      const Index begin = plan.batches * u / members, end = plan.batches * (u + 1) / members;
       T* mine = buffers + u * set_elems + v_elems + y_elems;
       if (begin == end) std::fill(mine, mine + u_elems, T(0));
       for (Index b = begin; b < end; ++b) batch(b, u, false, b > begin);
