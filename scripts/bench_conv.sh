@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# conv2d on the ResNet-18 CIFAR shapes (batch 128, f32): selfsup (bench/bench_conv.cpp) with
+# conv2d on the ResNet-18 CIFAR shapes (batch 128 unless BATCH is set, f32): selfsup (bench/bench_conv.cpp) with
 # OMP_WAIT_POLICY=PASSIVE and with the default policy, and torch (tools/bench_conv_torch.py,
 # oneDNN, 2 threads), in one run. Each program runs under scripts/with_cpu_report.sh, which
 # reports the CPU time other processes used meanwhile (the machine is shared; a noisy run shows).
 # Prints one table: median wall ms, process CPU ms per call, and torch / selfsup wall-time ratios
 # under the same policy (> 1 means selfsup is faster). torch also runs under both policies.
 # Within a round the programs alternate per layer shape (see below).
-# Usage: scripts/bench_conv.sh [rounds] [filter]     (env: BUILD_DIR=build, MIN_TIME=0.5)
+# Usage: scripts/bench_conv.sh [rounds] [filter]
+#   env: BUILD_DIR=build, MIN_TIME=0.5, BATCH=128, POLICIES="PASSIVE default" (OMP_WAIT_POLICY values)
 #   rounds: how many times every shape is run by both programs (default 2); the table shows the
 #   best median of each case over the rounds. filter: a substring/regex of case names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas_env.sh
 rounds=${1:-2}
 filter=${2:-}
 build=${BUILD_DIR:-build}
 min_time=${MIN_TIME:-0.5}
-if [[ ! -x "$build/bench/bench_conv" ]]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" --target bench_conv >/dev/null
-fi
+batch=${BATCH:-128}
+policies=${POLICIES:-PASSIVE default}
+export SELFSUP_BENCH_BATCH=$batch
+scripts/install_deps.sh --with-torch >/dev/null  # the comparison runs Debian's torch
+[[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target bench_conv >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -39,21 +43,21 @@ run() {  # run <label> <policy> <shape> <command...>: appends the CPU report to 
 for round in $(seq 1 "$rounds"); do
   echo "== round $round" >&2
   for shape in $shapes; do
-    for policy in PASSIVE default; do  # torch uses libgomp too, so it gets the same two policies
+    for policy in $policies; do  # torch uses libgomp too, so it gets the same two policies
       run "selfsup_${policy}_$round" "$policy" "$shape" "$build/bench/bench_conv" \
         --benchmark_filter="^(fwd|fwdbwd)/${shape}/" --benchmark_min_time="$min_time" \
         --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
         --benchmark_out="$out/selfsup_${policy}_${round}_${shape}.json" --benchmark_out_format=json
-      run "torch_${policy}_$round" "$policy" "$shape" /usr/bin/python3 tools/bench_conv_torch.py --threads 2 \
+      run "torch_${policy}_$round" "$policy" "$shape" /usr/bin/python3 tools/bench_conv_torch.py --threads 2 --batch "$batch" \
         --min-time "$min_time" --filter "/${shape}\$" --json "$out/torch_${policy}_${round}_${shape}.json"
     done
   done
 done
 
-/usr/bin/python3 - "$out" "$rounds" <<'EOF'
+/usr/bin/python3 - "$out" "$rounds" "$batch" <<'EOF'
 import glob, json, os, re, sys
 
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, batch = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 def selfsup(policy):
     """case -> (best median wall ms, its process CPU ms) over the rounds."""
@@ -79,7 +83,7 @@ def torch(policy):
 
 passive, default = selfsup("PASSIVE"), selfsup("default")
 torch_passive, torch_default = torch("PASSIVE"), torch("default")
-print(f"\nconv2d, batch 128, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call;"
+print(f"\nconv2d, batch {batch}, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call;"
       " ratio = torch wall / selfsup wall under the same OMP_WAIT_POLICY (> 1: selfsup faster)")
 cols = f"{'ours':>8s} {'cpu':>7s} {'torch':>8s} {'cpu':>7s} {'ratio':>5s}"
 print(f"{'':28s} | {'OMP_WAIT_POLICY=PASSIVE':^38s} | {'OMP_WAIT_POLICY default':^38s} |")

@@ -3,7 +3,9 @@
 # each wrapped in a report of other processes' CPU use. Usage: scripts/bench_gemm.sh [repeats]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas_env.sh
 repeats=${1:-5}
+scripts/install_deps.sh --with-torch >/dev/null  # the comparison runs Debian's torch
 cmake --preset release >/dev/null
 cmake --build --preset release --target bench_gemm >/dev/null
 for policy in PASSIVE ACTIVE; do

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 build=${BUILD_DIR:-build-bench-loader}
+scripts/install_deps.sh --with-torch >/dev/null  # the comparison runs Debian's torchvision
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSELFSUP_BUILD_BENCH=ON >/dev/null
 nice -n 10 ninja -C "$build" -j 2 bench_loader >/dev/null
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

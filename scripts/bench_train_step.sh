@@ -6,9 +6,11 @@
 # Usage: scripts/bench_train_step.sh [steps] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas_env.sh
 steps=${1:-8}
 rounds=${2:-1}
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+scripts/install_deps.sh --with-torch >/dev/null  # the comparison runs Debian's torch
 cmake --preset release >/dev/null
 cmake --build --preset release --target bench_train_step >/dev/null
 log=$(mktemp)

@@ -4,6 +4,7 @@
 # Extra arguments are passed to the training program (see its --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/blas_env.sh
 # OpenMP threads sleep instead of spinning when idle: on these shared 2-core machines spinning
 # threads steal the cores the work needs (measured in BENCHMARKS.md). Set it to override.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
