@@ -54,10 +54,10 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-/usr/bin/python3 - "$out" "$rounds" "$batch" <<'EOF'
+/usr/bin/python3 - "$out" "$rounds" "$batch" "$policies" <<'EOF'
 import glob, json, os, re, sys
 
-out, rounds, batch = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, rounds, batch, policies = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split()
 
 def selfsup(policy):
     """case -> (best median wall ms, its process CPU ms) over the rounds."""
@@ -81,17 +81,16 @@ def torch(policy):
                 best[case] = entry
     return best
 
-passive, default = selfsup("PASSIVE"), selfsup("default")
-torch_passive, torch_default = torch("PASSIVE"), torch("default")
+results = [(policy, selfsup(policy), torch(policy)) for policy in policies]
 print(f"\nconv2d, batch {batch}, f32, 2 threads; best of {rounds} round(s); wall = median ms, cpu = process CPU ms per call;"
       " ratio = torch wall / selfsup wall under the same OMP_WAIT_POLICY (> 1: selfsup faster)")
 cols = f"{'ours':>8s} {'cpu':>7s} {'torch':>8s} {'cpu':>7s} {'ratio':>5s}"
-print(f"{'':28s} | {'OMP_WAIT_POLICY=PASSIVE':^38s} | {'OMP_WAIT_POLICY default':^38s} |")
-print(f"{'case':28s} | {cols} | {cols} |")
+print(f"{'':28s} |" + "".join(f" {'OMP_WAIT_POLICY=' + policy:^38s} |" for policy, _, _ in results))
+print(f"{'case':28s} |" + "".join(f" {cols} |" for _ in results))
 shapes = open(os.path.join(out, "shapes")).read().split()
 for case in [f"{kind}/{shape}" for kind in ("fwd", "fwdbwd") for shape in shapes]:
     row = f"{case:28s} |"
-    for mine, ref in ((passive, torch_passive), (default, torch_default)):
+    for _, mine, ref in results:
         m, t = mine.get(case), ref.get(case)
         if m and t:
             row += f" {m[0]:8.2f} {m[1]:7.1f} {t[0]:8.2f} {t[1]:7.1f} {t[0] / m[0]:5.2f} |"
