@@ -36,7 +36,7 @@ run() {  # run <label> <policy> <shape> <command...>: appends the CPU report to 
   local label=$1 policy=$2 shape=$3
   shift 3
   local env_args=(OMP_NUM_THREADS=2)
-  [[ $policy != default ]] && env_args+=(OMP_WAIT_POLICY=$policy)
+  [[ $policy != default ]] && env_args+=("OMP_WAIT_POLICY=$policy")
   env "${env_args[@]}" scripts/with_cpu_report.sh "$@" >/dev/null 2>"$out/last.err" || { cat "$out/last.err" >&2; exit 1; }
   grep cpu-report "$out/last.err" | sed "s|^|$shape: |" >>"$out/$label.cpu"
 }
