@@ -17,7 +17,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for round in $(seq 1 "$rounds"); do
   for config in "resnet18 64" "resnet18 256" "efficientnet_b0 64"; do
-    set -- $config
+    read -r model batch <<<"$config"
+    set -- "$model" "$batch"
     echo "== round $round: $1, batch $2"
     OMP_NUM_THREADS=2 scripts/with_cpu_report.sh build/bench/bench_train_step --model "$1" --batch "$2" \
       --steps "$steps" 2>&1 | tee -a "$log"

@@ -32,7 +32,7 @@ common+=" -include $root/fuzz/source_location_shim.h -I$root -I$root/$out/stb_pa
 
 data_sources=(data/file_io.cpp data/idx.cpp data/cifar.cpp data/dataset.cpp data/image.cpp data/image_decode.cpp
               data/stb_image_impl.cpp core/error.cpp)
-core_sources=($(ls core/*.cpp core/cpu/*.cpp 2>/dev/null))
+core_sources=(core/*.cpp core/cpu/*.cpp)
 
 # A generated ninja file gives incremental, parallel (-j2) builds with no CMake project.
 {
@@ -92,7 +92,7 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   executed=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  corpus=$(ls "$out/corpus/$t" | wc -l)
+  corpus=$(find "$out/corpus/$t" -mindepth 1 -maxdepth 1 | wc -l)
   if [ $rc -ne 0 ]; then
     status=1
     echo "   FAILED (exit $rc); tail of the log:"
