@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/benchmark_main.h"
 #include "core/backend.h"
-#include "core/cpu/blas_setup.h"
 #include "core/ops.h"
 #include "core/tensor.h"
 
@@ -109,12 +109,4 @@ const bool registered = [] {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::AddCustomContext("blas_kernels", selfsup::core::cpu::blas_kernel_name());
-  benchmark::AddCustomContext("threads", std::to_string(selfsup::core::get_num_threads()));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return selfsup::bench::run_benchmarks(argc, argv); }

@@ -5,7 +5,7 @@
 
 #include <Eigen/Core>
 
-#include "core/cpu/blas_setup.h"
+#include "bench/benchmark_main.h"
 #include "core/ops.h"
 
 namespace {
@@ -45,11 +45,4 @@ void BM_eigen_own_kernel(benchmark::State& state) {
 BENCHMARK(BM_selfsup_matmul)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_eigen_own_kernel)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-int main(int argc, char** argv) {
-  benchmark::AddCustomContext("blas_kernels", selfsup::core::cpu::blas_kernel_name());
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return selfsup::bench::run_benchmarks(argc, argv); }

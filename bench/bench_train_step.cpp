@@ -73,7 +73,8 @@ int main(int argc, char** argv) try {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << "selfsup " << model_name << " batch " << batch << ": " << static_cast<double>(batch) / median
             << " images/s (median of " << steps << " steps), peak RSS " << usage.ru_maxrss / 1024 << " MB, threads "
-            << core::get_num_threads() << ", OpenBLAS kernels " << core::cpu::blas_kernel_name() << "; large-block tensor memory: " << after_forward / (1 << 20)
+            << core::get_num_threads() << ", OpenBLAS kernels " << core::cpu::blas_kernel_name()
+            << "; large-block tensor memory: " << after_forward / (1 << 20)
             << " MB after forward, peak " << core::cpu::peak_allocated_bytes() / (1 << 20) << " MB\n";
   return 0;
 } catch (const std::exception& e) {

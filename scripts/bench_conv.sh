@@ -4,7 +4,7 @@
 # oneDNN, 2 threads), in one run. Each program runs under scripts/with_cpu_report.sh, which
 # reports the CPU time other processes used meanwhile (the machine is shared; a noisy run shows).
 # Prints one table: median wall ms, process CPU ms per call, and torch / selfsup wall-time ratios
-# under the same policy (> 1 means selfsup is faster). torch also runs under both policies.
+# under the same policy (> 1 means selfsup is faster). torch runs under the same policies.
 # Within a round the programs alternate per layer shape (see below).
 # Usage: scripts/bench_conv.sh [rounds] [filter]
 #   env: BUILD_DIR=build, MIN_TIME=0.5, BATCH=128, POLICIES="PASSIVE default" (OMP_WAIT_POLICY values)
@@ -43,7 +43,7 @@ run() {  # run <label> <policy> <shape> <command...>: appends the CPU report to 
 for round in $(seq 1 "$rounds"); do
   echo "== round $round" >&2
   for shape in $shapes; do
-    for policy in $policies; do  # torch uses libgomp too, so it gets the same two policies
+    for policy in $policies; do  # torch uses libgomp too, so it gets the same policies
       run "selfsup_${policy}_$round" "$policy" "$shape" "$build/bench/bench_conv" \
         --benchmark_filter="^(fwd|fwdbwd)/${shape}/" --benchmark_min_time="$min_time" \
         --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \

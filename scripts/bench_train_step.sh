@@ -18,11 +18,10 @@ trap 'rm -f "$log"' EXIT
 for round in $(seq 1 "$rounds"); do
   for config in "resnet18 64" "resnet18 256" "efficientnet_b0 64"; do
     read -r model batch <<<"$config"
-    set -- "$model" "$batch"
-    echo "== round $round: $1, batch $2"
-    OMP_NUM_THREADS=2 scripts/with_cpu_report.sh build/bench/bench_train_step --model "$1" --batch "$2" \
+    echo "== round $round: $model, batch $batch"
+    OMP_NUM_THREADS=2 scripts/with_cpu_report.sh build/bench/bench_train_step --model "$model" --batch "$batch" \
       --steps "$steps" 2>&1 | tee -a "$log"
-    scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_train_step_torch.py --model "$1" --batch "$2" \
+    scripts/with_cpu_report.sh /usr/bin/python3 tools/bench_train_step_torch.py --model "$model" --batch "$batch" \
       --steps "$steps" --threads 2 2>&1 | tee -a "$log"
   done
 done

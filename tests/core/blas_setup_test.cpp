@@ -3,6 +3,7 @@
 // holding it single-threaded must not change GEMM results.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -32,6 +33,30 @@ TEST_CASE("blas_setup: OpenBLAS runs the widest vector kernels the CPU supports"
   if (name == "eigen") return;  // a build without OpenBLAS
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice stands
   CHECK(cpu::blas_kernel_tier(name) >= cpu::cpu_vector_tier());
+}
+
+// scripts/blas_env.sh decides in bash, before any program runs, whether an OPENBLAS_CORETYPE pin
+// is below the CPU; its two tier functions must agree with the library's.
+std::string bash_output(const std::string& script) {
+  const std::string command = "bash -c '" + script + "' 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[256];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  REQUIRE(pclose(pipe) == 0);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST_CASE("blas_setup: scripts/blas_env.sh has the library's vector tiers") {
+  const std::string source = std::string("source ") + SELFSUP_TEST_DATA_DIR + "/../../scripts/blas_env.sh; ";
+  CHECK(bash_output(source + "selfsup_cpu_tier") == std::to_string(cpu::cpu_vector_tier()));
+  for (const char* name : {"Prescott", "Nehalem", "Sandybridge", "Haswell", "Zen", "SkylakeX", "Cooperlake",
+                           "SapphireRapids"}) {
+    INFO("kernel family " << name);
+    CHECK(bash_output(source + "selfsup_blas_kernel_tier " + name) == std::to_string(cpu::blas_kernel_tier(name)));
+  }
 }
 
 TEST_CASE("blas_setup: GEMM results do not change while OpenBLAS is held single-threaded") {
