@@ -14,6 +14,7 @@
 
 #include "autograd/functions.h"
 #include "core/backend.h"
+#include "core/cpu/blas_setup.h"
 #include "data/idx.h"
 #include "data/loader.h"
 #include "data/stats.h"
@@ -112,10 +113,11 @@ int run(const Config& c) {
     std::printf("resumed from %s at step %lld\n", c.checkpoint.c_str(), static_cast<long long>(step));
   }
   std::printf("%s (width %.2f): %lld parameters; %lld train / %lld test images; %lld batches of %lld per epoch; "
-              "%d threads\n",
+              "%d threads, OpenBLAS kernels %s\n",
               c.model.c_str(), c.width, static_cast<long long>(model->parameter_count()),
               static_cast<long long>(train_set->size()), static_cast<long long>(test_set->size()),
-              static_cast<long long>(batches), static_cast<long long>(c.batch_size), core::get_num_threads());
+              static_cast<long long>(batches), static_cast<long long>(c.batch_size), core::get_num_threads(),
+              core::cpu::blas_kernel_name().c_str());
   const auto run_start = std::chrono::steady_clock::now();
   double accuracy = 0.0;
   for (std::int64_t epoch = step / batches; epoch < c.epochs; ++epoch) {
